@@ -20,3 +20,46 @@ def actg175_split(actg175: Dataset) -> tuple[Dataset, Dataset]:
     frame = actg175.modelled_frame().sample(frac=1.0, random_state=0).reset_index(drop=True)
     cut = int(len(frame) * 0.7)
     return (actg175.replace_frame(frame.iloc[:cut]), actg175.replace_frame(frame.iloc[cut:]))
+
+
+# -- stores: every store test runs on SQLite and on a real PostgreSQL --------------------------------
+import os
+import uuid
+
+from sqlalchemy import create_engine, text
+
+
+def _postgres_url_or_skip() -> str:
+    url = os.environ.get("HYGEIA_TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("HYGEIA_REQUIRE_POSTGRES"):
+            pytest.fail("HYGEIA_REQUIRE_POSTGRES is set but HYGEIA_TEST_DATABASE_URL is not")
+        pytest.skip("PostgreSQL not configured: `make test` starts one and sets HYGEIA_TEST_DATABASE_URL")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A fresh, empty database URL: a SQLite file, or a private schema in the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hygeia.db'}"
+        return
+    base = _postgres_url_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def hygeia_env(tmp_path, monkeypatch, store_url: str):
+    """Point HYGEIA_HOME and HYGEIA_DATABASE_URL at a fresh store for CLI-level tests."""
+    monkeypatch.setenv("HYGEIA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HYGEIA_DATABASE_URL", store_url)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -1,0 +1,1 @@
+"""Policy, gate, review queue, ledger, model card and the release path."""

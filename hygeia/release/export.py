@@ -1,0 +1,48 @@
+"""Write release folders: data in CSV and Parquet, and a manifest with the SHA-256 of every file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_table(frame: pd.DataFrame, folder: Path, stem: str = "synthetic") -> list[Path]:
+    """CSV for everyone, Parquet for typed analysis."""
+    csv_path, parquet_path = folder / f"{stem}.csv", folder / f"{stem}.parquet"
+    frame.to_csv(csv_path, index=False)
+    frame.to_parquet(parquet_path, index=False)
+    return [csv_path, parquet_path]
+
+
+def write_manifest(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Hash every file under ``folder`` (except the manifest itself) into ``manifest.json``."""
+    files = {p.relative_to(folder).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    manifest = {**meta, "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return manifest
+
+
+def verify_manifest(folder: Path) -> list[str]:
+    """Names of files whose content no longer matches the manifest (missing ones included)."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    bad = []
+    for name, info in manifest["files"].items():
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != info["sha256"]:
+            bad.append(name)
+    return bad
