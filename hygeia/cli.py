@@ -37,6 +37,8 @@ app.add_typer(review_app, name="review")
 app.add_typer(ledger_app, name="ledger")
 
 out = Console()
+if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+    out = Console(width=160)
 err = Console(stderr=True)
 _state = {"debug": False}
 
@@ -299,11 +301,13 @@ def review_list(
     from hygeia.store import Store
 
     table = Table()
-    for col in ("id", "kind", "created", "gate", "status", "title"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)
+    for col in ("created", "gate", "status"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("title", overflow="fold")
     items = ReviewQueue(Store()).list(status)
     for a in items:
-        table.add_row(a.id, a.kind, a.created_at, "pass" if a.gate_passed else "FAIL", a.status, a.record.get("title", ""))
+        table.add_row(a.id, a.created_at, "pass" if a.gate_passed else "FAIL", a.status, a.record.get("title", ""))
     out.print(table if items else "no artifacts" + (f" with status {status}" if status else ""))
 
 
@@ -443,10 +447,11 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
         out.print(f"report: {report}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
+    _state["debug"] = False
     try:
-        app(standalone_mode=True)
+        app(args=argv, prog_name="hygeia", standalone_mode=True)
     except HygeiaError as exc:
         if _state["debug"]:
             raise

@@ -51,12 +51,32 @@ _UNIQUE_ID_TOKENS = {"id", "pid", "key", "number", "no", "num", "record", "accou
 _PERSON_TOKENS = {"patient", "first", "last", "full", "given", "family", "middle", "maiden", "person"}
 _VALUE_PATTERNS = {
     "e-mail addresses": re.compile(r"^[\w.+-]+@[\w-]+\.[\w.-]+$"),
-    "phone numbers": re.compile(r"^\+?[\d\s().-]{7,}\d$"),
+    # SSN before phone: an SSN also matches the looser phone pattern.
     "SSN-like numbers": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
+    "phone numbers": re.compile(r"^\+?[\d\s().-]{7,}\d$"),
     "URLs": re.compile(r"^(https?://|www\.)\S+$", re.IGNORECASE),
     "IP addresses": re.compile(r"^\d{1,3}(\.\d{1,3}){3}$"),
 }
 _BOOL_WORDS = {"true", "false", "yes", "no", "y", "n", "t", "f"}
+
+
+class MixedValues(BaseModel):
+    """Raw text values of one column that only partly parse as numbers (or, for a date column, as dates).
+
+    Recorded at inference, *before* coercion turns the unparsed values into missing ones, so the
+    data-quality check can still say that ``"unknown"`` stood among the numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parsed_as: str  # "number" or "date"
+    parsed: int
+    unparsed: int
+    examples: list[str] = []
+
+    @property
+    def share_unparsed(self) -> float:
+        return self.unparsed / max(self.parsed + self.unparsed, 1)
 
 
 class ColumnSpec(BaseModel):
@@ -69,6 +89,7 @@ class ColumnSpec(BaseModel):
     min: float | None = None
     max: float | None = None
     reason: str = ""
+    mixed: MixedValues | None = None
 
     @property
     def modelled(self) -> bool:
@@ -119,8 +140,12 @@ class Schema(BaseModel):
                 continue
             override = overrides.columns.get(spec.name)
             if override is not None:
+                if override.min is not None and override.max is not None and override.min > override.max:
+                    raise SchemaError(f"schema file gives column {spec.name!r} min {override.min:g} above max "
+                                      f"{override.max:g}; swap them")
+                # Keep what inference saw in the raw values: the override changes the kind, not the file.
                 spec = ColumnSpec(name=spec.name, kind=override.kind, min=override.min, max=override.max,
-                                  reason="set in schema file")
+                                  reason="set in schema file", mixed=spec.mixed)
             specs.append(spec)
         return Schema(columns=specs)
 
@@ -148,6 +173,9 @@ class SchemaOverrides(BaseModel):
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             raise SchemaError(f"schema file {path} not found; check the path given to --schema") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"schema file {path} cannot be read ({type(exc).__name__}); "
+                              "give a UTF-8 YAML file") from None
         except yaml.YAMLError as exc:
             raise SchemaError(f"schema file {path} is not valid YAML ({_first_line(exc)}); fix the syntax") from None
         if not isinstance(raw, dict):
@@ -174,7 +202,48 @@ def infer_schema(frame: pd.DataFrame) -> Schema:
 
 
 def infer_column(series: pd.Series) -> ColumnSpec:
-    """Infer one column's kind from its name and values."""
+    """Infer one column's kind from its name and values.
+
+    For a text column, also record values that do not parse like the rest (``"unknown"`` among
+    numbers); coercion would otherwise turn them into missing values without a trace.
+    """
+    spec = _infer_kind(series)
+    if series.dtype != object and not pd.api.types.is_string_dtype(series):
+        return spec
+    as_dates = spec.kind is ColumnKind.DATETIME
+    mixed = find_mixed_values(series, dates=as_dates)
+    if mixed is None:
+        return spec
+    reason = spec.reason
+    if spec.kind in (ColumnKind.NUMERIC, ColumnKind.INTEGER, ColumnKind.DATETIME):
+        reason += (f"; {mixed.unparsed} value(s) that are not {mixed.parsed_as}s "
+                   f"(e.g. {', '.join(map(repr, mixed.examples))}) read as missing")
+    return spec.model_copy(update={"mixed": mixed, "reason": reason})
+
+
+def find_mixed_values(series: pd.Series, *, dates: bool = False, n_examples: int = 3) -> MixedValues | None:
+    """Count non-missing values that parse as numbers (or dates) and those that do not; None unless both occur.
+
+    >>> find_mixed_values(pd.Series(["12", "15", "unknown"])).examples
+    ['unknown']
+    """
+    text = series.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    if text.empty:
+        return None
+    # Parse each distinct value once: date parsing with format="mixed" is slow per element.
+    distinct = pd.Series(text.unique())
+    parsed_distinct = _to_datetime(distinct) if dates else pd.to_numeric(distinct, errors="coerce")
+    ok = text.map(dict(zip(distinct, parsed_distinct.notna()))).astype(bool)
+    parsed = int(ok.sum())
+    if parsed == 0 or parsed == len(text):
+        return None
+    examples = text[~ok].value_counts().index[:n_examples].tolist()
+    return MixedValues(parsed_as="date" if dates else "number", parsed=parsed, unparsed=len(text) - parsed,
+                       examples=examples)
+
+
+def _infer_kind(series: pd.Series) -> ColumnSpec:
     name = str(series.name)
     values = series.dropna()
     n = len(values)
@@ -202,11 +271,13 @@ def infer_column(series: pd.Series) -> ColumnSpec:
     numeric = pd.to_numeric(text, errors="coerce")
     if numeric.notna().mean() >= 0.95:
         return _infer_numeric(name, numeric.dropna(), tokens, numeric.nunique(), numeric.nunique() / max(numeric.notna().sum(), 1))
+    # Dates first: ISO (2021-03-15) and dotted (15.03.2021) dates also match the phone pattern, while
+    # phone numbers, SSNs and IP addresses do not parse as dates.
+    if _parses_as_dates(text):
+        return spec(ColumnKind.DATETIME, "values parse as dates")
     for what, pattern in _VALUE_PATTERNS.items():
         if text.head(500).str.match(pattern).mean() >= 0.8:
             return spec(ColumnKind.IDENTIFIER, f"values look like {what}")
-    if _parses_as_dates(text):
-        return spec(ColumnKind.DATETIME, "values parse as dates")
     if _looks_like_person_field(tokens) and unique_ratio >= 0.05 and unique > 1:
         return spec(ColumnKind.IDENTIFIER, "name suggests a person's name or identifier")
     if tokens & _UNIQUE_ID_TOKENS and unique_ratio >= 0.5:
@@ -262,7 +333,8 @@ def _looks_like_person_field(tokens: set[str]) -> bool:
 def _parses_as_dates(text: pd.Series) -> bool:
     sample = text.head(500)
     # Dates need digits and a separator; this keeps words like "May" or codes like "A1" out.
-    if not sample.str.contains(r"\d", regex=True).all() or not sample.str.contains(r"[-/.: ]", regex=True).mean() >= 0.95:
+    # A few entries such as "unknown" do not stop a date column from being one (they are reported as mixed).
+    if sample.str.contains(r"\d", regex=True).mean() < 0.95 or sample.str.contains(r"[-/.: ]", regex=True).mean() < 0.95:
         return False
     return _to_datetime(sample).notna().mean() >= 0.95
 

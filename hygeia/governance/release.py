@@ -8,18 +8,17 @@ synthetic table nor a doctored history can be released.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from hygeia.data.schema import ColumnKind, ColumnSpec, Schema
+from hygeia.data.schema import Schema
 from hygeia.errors import ReleaseError
 from hygeia.evaluate.metric import Scorecard
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.model_card import build_model_card, render_markdown
+from hygeia.governance.synthesize import publish, staging_dir
 from hygeia.release.export import sha256_file, write_manifest, write_table
 from hygeia.release.report import ReportContext, write_report
 from hygeia.store.db import ArtifactRecord, Store, now_iso
@@ -59,7 +58,7 @@ def release_artifact(store: Store, artifact_id: str, out_dir: str | Path, *, act
     reviews = [r for r in store.reviews_for(artifact.id) if r.decision in ("approve", "edit")]
     ledger = Ledger(store)
     released_at = now_iso()
-    tmp = Path(tempfile.mkdtemp(prefix=".hygeia-release-", dir=out_dir.parent if out_dir.parent.exists() else None))
+    tmp = staging_dir(out_dir)
     try:
         _write_release(tmp, artifact, reviews, released_at, ledger.head()[1])
         manifest = write_manifest(tmp, {"artifact_id": artifact.id, "released_at": released_at,
@@ -69,10 +68,7 @@ def release_artifact(store: Store, artifact_id: str, out_dir: str | Path, *, act
             ledger.append("release", {"out_dir": str(out_dir.resolve()),
                                       "files": {k: v["sha256"] for k, v in manifest["files"].items()}},
                           actor=actor, artifact_id=artifact.id, conn=conn)
-            if out_dir.exists():
-                out_dir.rmdir()
-            os.replace(tmp, out_dir)
-            out_dir.chmod(0o755)
+            publish(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
@@ -88,12 +84,11 @@ def _write_release(folder: Path, artifact: ArtifactRecord, reviews: list, releas
     (folder / "model_card.md").write_text(render_markdown(card), encoding="utf-8")
     figures = {p.stem: p.read_bytes() for p in sorted((location / "figures").glob("*.png"))}
     last = reviews[-1]
-    schema = Schema(columns=[ColumnSpec(name=n, kind=ColumnKind(v["kind"]), reason=v["reason"])
-                             for n, v in rec["schema"].items()])
+    schema = Schema.model_validate(rec["schema"])
     ctx = ReportContext(
         title=rec["title"], artifact_id=artifact.id, status=f"Released {released_at}",
         verdict_passed=True, verdict_reasons=[], scorecard=Scorecard.from_dict(rec["scorecard"]), schema=schema,
-        real=None, synthetic=frame, findings=rec["findings"], identifier_actions=rec["identifiers"],
+        real=None, synthetic=frame[[c for c in schema.names if c in frame]], findings=rec["findings"], identifier_actions=rec["identifiers"],
         provenance=rec["provenance"],
         review={"reviewer": last.reviewer, "role": last.role, "decision": last.decision, "comment": last.comment,
                 "time": last.created_at})

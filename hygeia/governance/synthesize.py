@@ -25,7 +25,6 @@ import pandas as pd
 from hygeia import __version__
 from hygeia.data.dataset import Dataset, frame_sha256
 from hygeia.data.quality import check_quality
-from hygeia.data.schema import schema_to_dict
 from hygeia.errors import DataError, HygeiaError
 from hygeia.evaluate import evaluate_synthetic
 from hygeia.evaluate.metric import Scorecard
@@ -129,11 +128,11 @@ def synthesize(
         title=f"Synthetic {Path(dataset.source).name} ({generator})", artifact_id=artifact_id, status=UNRELEASED,
         verdict_passed=verdict.passed, verdict_reasons=verdict.reasons, scorecard=verdict.scorecard, schema=schema,
         real=train, synthetic=synthetic, findings=findings, identifier_actions=actions, provenance=provenance)
-    tmp = Path(tempfile.mkdtemp(prefix=".hygeia-", dir=out_dir.parent if out_dir.parent.exists() else None))
+    tmp = staging_dir(out_dir)
     try:
         files = _write_candidate(tmp, ctx, released_frame, verdict)
         record = {"provenance": provenance, "verdict": verdict.to_dict(), "scorecard": verdict.scorecard.to_dict(),
-                  "findings": findings, "identifiers": actions, "schema": schema_to_dict(schema),
+                  "findings": findings, "identifiers": actions, "schema": schema.model_dump(mode="json"),
                   "policy": policy.model_dump(), "files": files, "headline": headline(verdict.scorecard),
                   "title": ctx.title}
         _record(store, artifact, record, verdict, out_dir, tmp, actor, dataset, train, scorecard)
@@ -200,14 +199,25 @@ def _record(store: Store, artifact: Artifact, record: dict[str, Any], verdict: V
         ]
         for event, payload in events:
             ledger.append(event, payload, actor=actor, artifact_id=artifact.id, conn=conn)
-        if out_dir.exists():
-            out_dir.rmdir()  # checked empty before we started
-        os.replace(tmp, out_dir)
-        try:
-            (out_dir / "figures").chmod(0o755)
-            out_dir.chmod(0o755)
-        except OSError:
-            pass
+        publish(tmp, out_dir)
+
+
+def staging_dir(out_dir: Path) -> Path:
+    """A private temporary folder on the same file system as ``out_dir`` (so the final rename is atomic)."""
+    anchor = out_dir.resolve().parent
+    while not anchor.exists():
+        anchor = anchor.parent
+    return Path(tempfile.mkdtemp(prefix=".hygeia-", dir=anchor))
+
+
+def publish(tmp: Path, out_dir: Path) -> None:
+    """Move a finished staging folder into place in one rename; the caller checked ``out_dir`` is empty."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists():
+        out_dir.rmdir()
+    os.replace(tmp, out_dir)
+    for folder in (out_dir, *(p for p in out_dir.rglob("*") if p.is_dir())):
+        folder.chmod(0o755)  # mkdtemp made it private
 
 
 def _check_out_dir(out_dir: Path) -> None:

@@ -1,0 +1,199 @@
+"""The `hygeia` command end to end: synth -> review -> release on real data, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hygeia.cli import main
+from hygeia.data.demo import DEMO_TABLES
+from hygeia.governance.ledger import Ledger
+from hygeia.release.export import verify_manifest
+from hygeia.store import Store
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def actg_csv(tmp_path) -> Path:
+    path = tmp_path / "actg175.csv"
+    shutil.copy(DEMO_TABLES["actg175"].path(), path)
+    return path
+
+
+def _artifact_id(stdout: str) -> str:
+    return next(w for w in stdout.split() if w.startswith("tab-"))
+
+
+def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
+    optout = hygeia_env / "optout.txt"
+    ids = pd.read_csv(actg_csv)["pidnum"].head(100)
+    optout.write_text("\n".join(map(str, ids)) + "\n")
+    code, out, err = run(capsys, "synth", actg_csv, "--policy", "demo", "--opt-out", optout, "--out", "cand",
+                         "--seed", "3")
+    assert code == 0, out + err
+    artifact = _artifact_id(out)
+    candidate = hygeia_env / "cand"
+    assert json.loads((candidate / "CANDIDATE.json").read_text())["status"].startswith("UNRELEASED")
+    synthetic = pd.read_csv(candidate / "synthetic.csv")
+    assert len(synthetic) == 2139 - 100
+    assert not set(synthetic["pidnum"].astype(str)) & set(ids.astype(str))  # surrogates, never real ids
+
+    code, out, _ = run(capsys, "review", "list")
+    assert artifact in out and "candidate" in out
+    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    assert code == 2 and "has not been approved" in err and not (hygeia_env / "rel").exists()
+    code, _, err = run(capsys, "review", "reject", artifact, "--reviewer", "dr.lee")
+    assert code == 2 and "--comment" in err
+
+    code, out, _ = run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee", "--role", "data steward")
+    assert code == 0
+    code, out, err = run(capsys, "release", artifact, "--out", "rel")
+    assert code == 0, err
+    release = hygeia_env / "rel"
+    names = {p.name for p in release.iterdir()}
+    assert {"synthetic.csv", "synthetic.parquet", "report.html", "model_card.md", "model_card.json",
+            "manifest.json"} <= names
+    assert verify_manifest(release) == []
+    card = json.loads((release / "model_card.json").read_text())
+    assert card["data_lineage"]["opt_out_removed"] == 100
+    assert card["human_oversight"][0]["reviewer"] == "dr.lee"
+    assert card["identity"]["artifact_id"] == artifact
+
+    store = Store()
+    events = [e.event for e in Ledger(store).entries(artifact)]
+    assert events == ["ingest", "consent", "quality", "fit", "sample", "evaluate", "gate", "review", "release"]
+    consent = next(e for e in Ledger(store).entries(artifact) if e.event == "consent")
+    assert consent.content["payload"]["opt_out_removed"] == 100
+    code, out, _ = run(capsys, "ledger", "verify")
+    assert code == 0 and "intact" in out
+
+
+def test_gate_failure_exits_3_and_blocks_release(hygeia_env, actg_csv, capsys) -> None:
+    strict = hygeia_env / "strict.yaml"
+    strict.write_text("target: cens\nthresholds: {fidelity.overall: 0.999}\n")
+    code, out, _ = run(capsys, "synth", actg_csv, "--policy", strict, "--out", "cand")
+    assert code == 3 and "fidelity.overall" in out
+    artifact = _artifact_id(out)
+    assert run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee")[0] == 0
+    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    assert code == 2 and "failed the gate" in err and not (hygeia_env / "rel").exists()
+
+
+def test_edited_candidate_cannot_be_released(hygeia_env, actg_csv, capsys) -> None:
+    code, out, _ = run(capsys, "synth", actg_csv, "--policy", "demo", "--out", "cand")
+    artifact = _artifact_id(out)
+    run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee")
+    with open(hygeia_env / "cand" / "synthetic.csv", "a") as fh:
+        fh.write(fh.name and "1,2,3\n")
+    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    assert code == 2 and "changed after the gate" in err and not (hygeia_env / "rel").exists()
+
+
+def test_ledger_verify_names_a_tampered_entry(hygeia_env, capsys) -> None:
+    ledger = Ledger(Store())
+    for i in range(4):
+        ledger.append("ingest", {"i": i}, actor="t")
+    from sqlalchemy import text
+
+    with ledger.store.engine.begin() as conn:
+        conn.execute(text("UPDATE ledger SET body = replace(body, 'ingest', 'ingesT') WHERE seq = 2"))
+    code, _, err = run(capsys, "ledger", "verify")
+    assert code == 4 and "entry 2" in err
+
+
+# -- bad input: one line, non-zero, nothing written, nothing stored harmed ----------------------------
+@pytest.fixture
+def sqlite_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYGEIA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HYGEIA_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    ledger = Ledger(Store())
+    for i in range(3):
+        ledger.append("ingest", {"i": i}, actor="t")
+    return tmp_path
+
+
+def _real_frame() -> pd.DataFrame:
+    return pd.read_csv(DEMO_TABLES["actg175"].path())
+
+
+BAD_INPUTS = {
+    "missing file": (lambda p: p / "absent.csv", [], "not found"),
+    "empty file": (lambda p: _write(p / "e.csv", b""), [], "empty"),
+    "binary file": (lambda p: _write(p / "b.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))), [], "binary"),
+    "header only": (lambda p: _write(p / "h.csv", b"age,sex,cd4\n"), [], "no data rows"),
+    "one row": (lambda p: _frame(p / "one.csv", _real_frame().head(1)), [], "row"),
+    "all-missing column": (lambda p: _frame(p / "m.csv", _real_frame().assign(lab=float("nan"))), [], "'lab' has no values"),
+    "unknown target": (lambda p: _frame(p / "t.csv", _real_frame()), ["--target", "censs"], "did you mean 'cens'"),
+    "unknown sensitive": (lambda p: _frame(p / "s.csv", _real_frame()), ["--sensitive", "sex"], "sensitive column 'sex'"),
+    "malformed policy": (lambda p: _frame(p / "p.csv", _real_frame()), ["--policy", "POLICY"], "unknown key"),
+    "unknown generator": (lambda p: _frame(p / "g.csv", _real_frame()), ["--generator", "gann"], "unknown generator"),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _frame(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_clear_line_and_harms_nothing(sqlite_env, capsys, case: str) -> None:
+    make, extra, expected = BAD_INPUTS[case]
+    data = make(sqlite_env)
+    (sqlite_env / "bad_policy.yaml").write_text("name: x\ntresholds: {privacy.mia_auc: 0.6}\n")
+    extra = [str(sqlite_env / "bad_policy.yaml") if a == "POLICY" else a for a in extra]
+    before = Ledger(Store()).head()
+    code, out, err = run(capsys, "synth", data, "--out", "cand", *extra)
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], err
+    assert "Traceback" not in err + out
+    assert not (sqlite_env / "cand").exists()
+    assert not [p for p in sqlite_env.iterdir() if p.name.startswith(".hygeia-")]
+    assert Ledger(Store()).head() == before and Ledger(Store()).verify().ok
+
+
+def test_existing_output_folder_is_never_overwritten(sqlite_env, capsys) -> None:
+    (sqlite_env / "cand").mkdir()
+    (sqlite_env / "cand" / "keep.txt").write_text("mine")
+    code, _, err = run(capsys, "synth", _frame(sqlite_env / "d.csv", _real_frame()), "--out", "cand")
+    assert code == 2 and "not empty" in err
+    assert (sqlite_env / "cand" / "keep.txt").read_text() == "mine"
+
+
+def test_debug_shows_the_traceback(sqlite_env, capsys) -> None:
+    from hygeia.errors import DataError
+
+    with pytest.raises(DataError):
+        main(["--debug", "profile", str(sqlite_env / "absent.csv")])
+
+
+def test_profile_lists_identifiers_and_findings(sqlite_env, actg_csv, capsys) -> None:
+    code, out, _ = run(capsys, "profile", actg_csv, "--target", "cens", "--json", "profile.json")
+    assert code == 0 and "pidnum" in out and "not modelled" in out
+    profile = json.loads((sqlite_env / "profile.json").read_text())
+    assert any(f["check"] == "constant" and f["column"] == "zprior" for f in profile["findings"])
+
+
+def test_help_teaches_every_command(capsys) -> None:
+    for args in ([], ["synth"], ["evaluate"], ["review"], ["release"], ["ledger"], ["profile"], ["demo"]):
+        code, out, _ = run(capsys, *args, "--help")
+        assert code == 0 and "Usage" in out
