@@ -197,3 +197,30 @@ def test_help_teaches_every_command(capsys) -> None:
     for args in ([], ["synth"], ["evaluate"], ["review"], ["release"], ["ledger"], ["profile"], ["demo"]):
         code, out, _ = run(capsys, *args, "--help")
         assert code == 0 and "Usage" in out
+
+
+def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
+    real = _real_frame().sample(frac=1.0, random_state=0).reset_index(drop=True)
+    train, holdout = real.iloc[:1400], real.iloc[1400:]
+    _frame(sqlite_env / "train.csv", train)
+    _frame(sqlite_env / "holdout.csv", holdout.iloc[300:])
+    # An honest stand-in for another tool's output: unseen real rows of the same population.
+    _frame(sqlite_env / "fresh.csv", holdout.iloc[:300])
+    _frame(sqlite_env / "copy.csv", train.sample(700, random_state=1))
+    code, out, err = run(capsys, "evaluate", "train.csv", "copy.csv", "--holdout", "holdout.csv", "--policy", "demo",
+                         "--json", "copy.json")
+    assert code == 3, err
+    scores = json.loads((sqlite_env / "copy.json").read_text())
+    by_name = {m["name"]: m for m in scores["metrics"]}
+    assert by_name["privacy.exact_copy_rate"]["value"] > 0.9 and by_name["privacy.exact_copy_rate"]["passed"] is False
+    assert not scores["verdict"]["passed"]
+
+    code, out, err = run(capsys, "evaluate", "train.csv", "copy.csv", "--policy", "demo")
+    assert code == 3 and "not computed" in out  # no holdout: privacy cannot be measured, the gate fails closed
+
+    code, out, err = run(capsys, "evaluate", "train.csv", "fresh.csv", "--holdout", "holdout.csv", "--target", "cens",
+                         "--sensitive", "gender,race", "--json", "fresh.json")
+    assert code == 0, out + err
+    by_name = {m["name"]: m for m in json.loads((sqlite_env / "fresh.json").read_text())["metrics"]}
+    assert by_name["privacy.exact_copy_rate"]["value"] == 0.0
+    assert by_name["utility.tstr_trtr_ratio"]["value"] > 0.85

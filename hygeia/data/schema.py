@@ -16,7 +16,6 @@ import difflib
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -355,7 +354,3 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0]
 
-
-def schema_to_dict(schema: Schema) -> dict[str, Any]:
-    """Plain dict for reports and the ledger."""
-    return {spec.name: {"kind": spec.kind.value, "reason": spec.reason} for spec in schema.columns}

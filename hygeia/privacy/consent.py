@@ -88,6 +88,11 @@ def apply_opt_out(dataset: Dataset, ids: set[str], *, id_column: str | None = No
     keys = _canonical_column(frame[id_column])
     opted_out = keys.isin(wanted).to_numpy()
     removed = int(opted_out.sum())
+    if removed == 0:
+        # A list that matches nobody is almost always the wrong column or file; fitting anyway would
+        # silently ignore every patient's objection.
+        raise DataError(f"none of the {len(wanted)} opt-out ids occurs in column {id_column!r}; "
+                        "check the opt-out file and --id-column")
     not_found = len(wanted - set(keys[opted_out]))
     kept = dataset.replace_frame(frame[~opted_out], note=f"consent: removed {removed} row(s) of opted-out patients "
                                  f"matched on {id_column!r}; {not_found} opt-out id(s) not in the data")

@@ -108,3 +108,8 @@ def test_csv_without_an_id_column(tmp_path):
 def test_empty_id_set(actg175):
     with pytest.raises(DataError, match="empty"):
         apply_opt_out(actg175, set())
+
+
+def test_explicit_id_column_matching_nobody_is_refused(actg175, opted_out):
+    with pytest.raises(DataError, match="none of the 5 opt-out ids"):
+        apply_opt_out(actg175, {str(p) for p in opted_out[:5]}, id_column="age")

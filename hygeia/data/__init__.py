@@ -1,0 +1,1 @@
+"""Read, type, profile and quality-check tables; bundled demo datasets."""
