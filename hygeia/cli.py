@@ -283,7 +283,7 @@ def demo(
         err.print("the gate failed, so the demo stops before review and release (see the reasons above)")
         raise typer.Exit(GateExit)
     ReviewQueue(store).decide(result.artifact_id, "approve", reviewer="demo",
-                              role="automated demo (not a human review)",
+                              role="automated demo",
                               comment="Recorded automatically by `hygeia demo`; no person reviewed this artifact.")
     folder = release_artifact(store, result.artifact_id, run / "release", actor="demo")
     out.print(f"review: approved by [bold]demo[/] (automated, labelled so in the ledger and model card)")
@@ -442,7 +442,9 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
     for reason in verdict.reasons:
         out.print(f"  [red]✗[/] {reason}")
     for name, value in numbers.items():
-        out.print(f"  {name:36s} {value:.3f}")
+        metric = verdict.scorecard.get(name)
+        ref = f"   ({metric.reference_label}: {metric.reference:.3f})" if metric.reference is not None else ""
+        out.print(f"  {name:36s} {value:.3f}{ref}")
     if report:
         out.print(f"report: {report}")
 

@@ -71,7 +71,10 @@ def known_risks(scorecard: Scorecard, record: dict[str, Any]) -> list[str]:
         if metric.passed is False:
             risks.append(f"failed at release review time: {metric.reason()}")
         elif metric.family == "fairness" and metric.computed and metric.name.endswith("gap") and metric.value > 0.05:
-            risks.append(f"{metric.name} = {metric.value:.3f}: some subgroups are represented less faithfully")
+            group = metric.detail.get("worst_group", "one subgroup")
+            what = ("models trained on the synthetic data predict less well for" if "utility" in metric.name
+                    else "the synthetic data imitates less faithfully")
+            risks.append(f"{metric.name} = {metric.value:.3f}: {what} {group} than for others")
     if record.get("identifiers"):
         cols = ", ".join(a["column"] for a in record["identifiers"])
         risks.append(f"identifier and free-text columns ({cols}) hold surrogates or were dropped: no real linkage")

@@ -116,3 +116,11 @@ def test_policy_requiring_dp_refuses_a_non_private_generator() -> None:
     assert not Gate(policy).check(_artifact(), Scorecard()).passed
     assert Gate(policy).check(_artifact(privacy_spent={"epsilon": 1.0, "delta": 1e-5}), Scorecard()).passed
     assert not Gate(policy).check(_artifact(privacy_spent={"epsilon": 8.0, "delta": 1e-5}), Scorecard()).passed
+
+
+def test_gate_fails_the_independent_marginals_baseline(actg175_split) -> None:
+    train, _ = actg175_split
+    baseline = make_generator("independent_marginals").fit(train).sample(len(train.frame), seed=1)
+    verdict = _verdict(actg175_split, baseline)
+    assert not verdict.passed
+    assert any(r.startswith("fidelity.dependence") for r in verdict.reasons)
