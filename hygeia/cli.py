@@ -286,7 +286,7 @@ def demo(
                               role="automated demo",
                               comment="Recorded automatically by `hygeia demo`; no person reviewed this artifact.")
     folder = release_artifact(store, result.artifact_id, run / "release", actor="demo")
-    out.print(f"review: approved by [bold]demo[/] (automated, labelled so in the ledger and model card)")
+    out.print("review: approved by [bold]demo[/] (automated, labelled so in the ledger and model card)")
     out.print(f"release folder: {folder}\nreport: {folder / 'report.html'}")
     out.print(f"done in {time.perf_counter() - started:.1f} s")
 

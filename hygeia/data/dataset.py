@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from hygeia.data.schema import Schema, SchemaOverrides, coerce_frame, infer_schema
+from hygeia.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,17 @@ class Dataset:
     def n_rows(self) -> int:
         return len(self.frame)
 
+    def require_modelled(self, name: str, role: str) -> None:
+        """Raise a :class:`DataError` unless ``name`` is a column a generator learns (``role`` names its use)."""
+        if name not in self.schema:
+            close = difflib.get_close_matches(name, self.schema.names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; columns: {', '.join(self.schema.names[:20])}"
+            raise DataError(f"{role} column {name!r} is not in {self.source}{hint}")
+        spec = self.schema[name]
+        if not spec.modelled:
+            raise DataError(f"{role} column {name!r} is {spec.kind.value} ({spec.reason}) and is never modelled; "
+                            "choose another column or set its kind in a schema file (--schema)")
+
     def modelled_frame(self) -> pd.DataFrame:
         """Only the columns a generator may learn (no identifiers, no free text)."""
         return self.frame[self.schema.modelled]
@@ -71,7 +85,7 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode("utf-8")).hexdigest()
 
 
-def file_sha256(path: str) -> str:
+def file_sha256(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -16,7 +16,6 @@ that kept their text (categorical ones) are also scanned directly, which covers 
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import asdict, dataclass
 
@@ -26,7 +25,6 @@ import pandas as pd
 from hygeia.data.dataset import Dataset
 from hygeia.data.plausibility import plausible_range
 from hygeia.data.schema import ColumnKind, ColumnSpec, find_mixed_values
-from hygeia.errors import DataError
 
 CHECKS: tuple[str, ...] = ("duplicates", "constant", "mixed_types", "impossible_values", "heavy_missingness",
                            "all_missing", "label_leakage", "possible_identifier", "few_rows")
@@ -304,11 +302,4 @@ def _label_leakage(ds: Dataset, target: str) -> list[Finding]:
 
 
 def _check_target(ds: Dataset, target: str) -> None:
-    if target not in ds.schema:
-        close = difflib.get_close_matches(target, ds.schema.names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; columns: {', '.join(ds.schema.names[:20])}"
-        raise DataError(f"target column {target!r} is not in {ds.source}{hint}")
-    spec = ds.schema[target]
-    if not spec.modelled:
-        raise DataError(f"target column {target!r} is {spec.kind.value} ({spec.reason}) and is never modelled; "
-                        "choose another target or set its kind in a schema file")
+    ds.require_modelled(target, "target")

@@ -19,7 +19,8 @@ from hygeia.evaluate.metric import Scorecard
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.model_card import build_model_card, render_markdown
 from hygeia.governance.synthesize import publish, staging_dir
-from hygeia.release.export import sha256_file, write_manifest, write_table
+from hygeia.data.dataset import file_sha256
+from hygeia.release.export import write_manifest, write_table
 from hygeia.release.report import ReportContext, write_report
 from hygeia.store.db import ArtifactRecord, Store, now_iso
 
@@ -43,7 +44,7 @@ def check_releasable(store: Store, artifact: ArtifactRecord) -> None:
         path = location / name
         if not path.is_file():
             raise ReleaseError(f"candidate file {path} is missing; regenerate the artifact")
-        if sha256_file(path) != expected:
+        if file_sha256(path) != expected:
             raise ReleaseError(f"candidate file {path} changed after the gate ran (SHA-256 differs from the ledger); "
                                "regenerate the artifact instead of editing it")
 

@@ -8,8 +8,6 @@ half-recorded artifact.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 import os
 import shutil
@@ -23,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hygeia import __version__
-from hygeia.data.dataset import Dataset, frame_sha256
+from hygeia.data.dataset import Dataset, file_sha256, frame_sha256
 from hygeia.data.quality import check_quality
 from hygeia.errors import DataError, HygeiaError
 from hygeia.evaluate import evaluate_synthetic
@@ -167,7 +165,7 @@ def _write_candidate(folder: Path, ctx: ReportContext, frame: pd.DataFrame, verd
     for name, png in figures.items():
         (folder / "figures" / f"{name}.png").write_bytes(png)
     write_report(ctx, folder / "report.html", figures)
-    files = {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
     status = {"artifact_id": ctx.artifact_id, "status": UNRELEASED, "gate_passed": verdict.passed,
               "reasons": verdict.reasons, "files": files,
               "next_step": f"hygeia review approve {ctx.artifact_id} --reviewer NAME   (or reject --comment WHY)"}
@@ -226,16 +224,10 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def _check_columns(dataset: Dataset, policy: Policy) -> None:
-    for role, names in (("target", [policy.target] if policy.target else []), ("sensitive", policy.sensitive)):
-        for name in names:
-            if name not in dataset.schema:
-                close = difflib.get_close_matches(name, dataset.schema.names, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f"; columns are: {', '.join(dataset.schema.names)}"
-                raise DataError(f"{role} column {name!r} is not in {dataset.source}{hint}")
-            spec = dataset.schema[name]
-            if not spec.modelled:
-                raise DataError(f"{role} column {name!r} is an {spec.kind.value} column ({spec.reason}) and is never "
-                                "modelled; pick another column or override its kind with --schema")
+    for name in [policy.target] if policy.target else []:
+        dataset.require_modelled(name, "target")
+    for name in policy.sensitive:
+        dataset.require_modelled(name, "sensitive")
 
 
 def _check_usable(dataset: Dataset, policy: Policy) -> None:
@@ -248,10 +240,6 @@ def _check_usable(dataset: Dataset, policy: Policy) -> None:
                         "schema file (--schema)")
     if not dataset.schema.modelled:
         raise DataError(f"{dataset.source} has no column a generator may learn (all are identifiers or free text)")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:

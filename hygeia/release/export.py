@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hygeia.data.dataset import file_sha256
+
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_table(frame: pd.DataFrame, folder: Path, stem: str = "synthetic") -> list[Path]:
@@ -30,7 +23,7 @@ def write_table(frame: pd.DataFrame, folder: Path, stem: str = "synthetic") -> l
 
 def write_manifest(folder: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """Hash every file under ``folder`` (except the manifest itself) into ``manifest.json``."""
-    files = {p.relative_to(folder).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+    files = {p.relative_to(folder).as_posix(): {"sha256": file_sha256(p), "bytes": p.stat().st_size}
              for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
     manifest = {**meta, "files": files}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -43,6 +36,6 @@ def verify_manifest(folder: Path) -> list[str]:
     bad = []
     for name, info in manifest["files"].items():
         path = folder / name
-        if not path.is_file() or sha256_file(path) != info["sha256"]:
+        if not path.is_file() or file_sha256(path) != info["sha256"]:
             bad.append(name)
     return bad
