@@ -53,6 +53,8 @@ def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
 
     code, out, _ = run(capsys, "review", "list")
     assert artifact in out and "candidate" in out
+    code, out, _ = run(capsys, "review", "show", artifact)
+    assert code == 0 and "gate: PASSED" in out and "privacy.mia_auc" in out and "report.html" in out
     code, _, err = run(capsys, "release", artifact, "--out", "rel")
     assert code == 2 and "has not been approved" in err and not (hygeia_env / "rel").exists()
     code, _, err = run(capsys, "review", "reject", artifact, "--reviewer", "dr.lee")
@@ -79,6 +81,10 @@ def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
     assert consent.content["payload"]["opt_out_removed"] == 100
     code, out, _ = run(capsys, "ledger", "verify")
     assert code == 0 and "intact" in out
+    code, out, _ = run(capsys, "ledger", "checkpoint", "--out", "cp.json")
+    assert code == 0 and json.loads((hygeia_env / "cp.json").read_text())["size"] == len(Ledger(store).entries())
+    code, out, _ = run(capsys, "ledger", "verify", "--checkpoint", "cp.json")
+    assert code == 0 and "2 signed checkpoint" in out  # the stored one and the copy
 
 
 def test_gate_failure_exits_3_and_blocks_release(hygeia_env, actg_csv, capsys) -> None:
@@ -224,3 +230,15 @@ def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
     by_name = {m["name"]: m for m in json.loads((sqlite_env / "fresh.json").read_text())["metrics"]}
     assert by_name["privacy.exact_copy_rate"]["value"] == 0.0
     assert by_name["utility.tstr_trtr_ratio"]["value"] > 0.85
+
+
+def test_schema_file_overrides_kinds_and_drops_columns(sqlite_env, capsys) -> None:
+    data = _frame(sqlite_env / "d.csv", _real_frame())
+    (sqlite_env / "schema.yaml").write_text("columns:\n  karnof: integer\ndrop: [preanti, cd496]\n")
+    code, out, err = run(capsys, "synth", data, "--schema", "schema.yaml", "--policy", "demo", "--out", "cand")
+    assert code in (0, 3), err
+    synthetic = pd.read_csv(sqlite_env / "cand" / "synthetic.csv")
+    assert "preanti" not in synthetic and "cd496" not in synthetic and "karnof" in synthetic
+    (sqlite_env / "typo.yaml").write_text("columns:\n  karnoff: integer\n")
+    code, _, err = run(capsys, "synth", data, "--schema", "typo.yaml", "--out", "cand2")
+    assert code == 2 and "did you mean 'karnof'" in err and len(err.strip().splitlines()) == 1
