@@ -65,7 +65,7 @@ TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column to pr
 SensitiveOpt = Annotated[Optional[str], typer.Option("--sensitive", help="Comma-separated attributes for subgroup "
                                                      "fairness checks, e.g. sex,race,age. Overrides the policy.")]
 SchemaOpt = Annotated[Optional[Path], typer.Option("--schema", help="YAML file overriding inferred column kinds "
-                                                   "(columns: {age: integer}, drop: [notes]).")]
+                                                   "(columns: {age: integer}; drop: a list of columns to leave out).")]
 
 
 @contextmanager
