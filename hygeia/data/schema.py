@@ -206,6 +206,11 @@ def infer_column(series: pd.Series) -> ColumnSpec:
     For a text column, also record values that do not parse like the rest (``"unknown"`` among
     numbers); coercion would otherwise turn them into missing values without a trace.
     """
+    if pd.api.types.is_float_dtype(series) and np.isinf(series).any():
+        # inf is a sentinel (an open interval bound, "not measured"), not a value a model can learn.
+        infinite = int(np.isinf(series).sum())
+        spec = _infer_kind(series.replace([np.inf, -np.inf], np.nan))
+        return spec.model_copy(update={"reason": f"{spec.reason}; {infinite} infinite value(s) read as missing"})
     spec = _infer_kind(series)
     if series.dtype != object and not pd.api.types.is_string_dtype(series):
         return spec
@@ -294,8 +299,10 @@ def coerce_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = frame.copy()
     for spec in schema.columns:
         col = out[spec.name]
-        if spec.kind in (ColumnKind.NUMERIC, ColumnKind.INTEGER) and not pd.api.types.is_numeric_dtype(col):
-            out[spec.name] = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+        if spec.kind in (ColumnKind.NUMERIC, ColumnKind.INTEGER):
+            if not pd.api.types.is_numeric_dtype(col):
+                col = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+            out[spec.name] = col.replace([np.inf, -np.inf], np.nan) if pd.api.types.is_float_dtype(col) else col
         elif spec.kind is ColumnKind.DATETIME and not pd.api.types.is_datetime64_any_dtype(col):
             out[spec.name] = _to_datetime(col)
     return out

@@ -131,3 +131,16 @@ def test_override_keeps_the_record_of_unparsed_values(actg175):
     overrides = SchemaOverrides.model_validate({"columns": {"karnof": {"kind": "integer"}}})
     spec = infer_schema(raw).with_overrides(overrides)["karnof"]
     assert spec.kind is ColumnKind.INTEGER and spec.mixed is not None and spec.mixed.unparsed == 40
+
+
+def test_infinite_values_are_read_as_missing_and_said_so():
+    import lifelines.datasets as lds
+    from pathlib import Path
+
+    from hygeia.data.readers import read_dataset
+
+    ds = read_dataset(Path(lds.__file__).parent / "mice.csv")  # interval-censored: upper bound inf when open
+    spec = ds.schema["u"]
+    assert spec.kind in (ColumnKind.INTEGER, ColumnKind.NUMERIC)
+    assert "infinite value(s) read as missing" in spec.reason
+    assert not np.isinf(ds.frame["u"].dropna()).any() and ds.frame["u"].isna().sum() > 0
