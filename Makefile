@@ -29,3 +29,19 @@ test-fast: install
 
 clean:
 	rm -rf $(VENV) .hygeia demo-output .pytest_cache
+
+# Side-by-side benchmark against the peer library (SDV, BUSL-1.1: benchmark only, never imported by hygeia/).
+# Its own venv, torch pinned first as above; never part of `make test`. About 10 minutes on 2 cores.
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q torch==2.13.0
+	$(BENCH_VENV)/bin/pip install -q -e .
+	$(BENCH_VENV)/bin/pip install -q -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m bench.run

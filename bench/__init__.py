@@ -1,0 +1,1 @@
+"""Side-by-side benchmark of Hygeia's tabular generators against SDV; run with `make bench`."""
