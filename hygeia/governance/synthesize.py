@@ -126,18 +126,19 @@ def synthesize(
         title=f"Synthetic {Path(dataset.source).name} ({generator})", artifact_id=artifact_id, status=UNRELEASED,
         verdict_passed=verdict.passed, verdict_reasons=verdict.reasons, scorecard=verdict.scorecard, schema=schema,
         real=train, synthetic=synthetic, findings=findings, identifier_actions=actions, provenance=provenance)
+    numbers = headline(verdict.scorecard)
     tmp = staging_dir(out_dir)
     try:
         files = _write_candidate(tmp, ctx, released_frame, verdict)
         record = {"provenance": provenance, "verdict": verdict.to_dict(), "scorecard": verdict.scorecard.to_dict(),
                   "findings": findings, "identifiers": actions, "schema": schema.model_dump(mode="json"),
-                  "policy": policy.model_dump(), "files": files, "headline": headline(verdict.scorecard),
+                  "policy": policy.model_dump(), "files": files, "headline": numbers,
                   "title": ctx.title}
-        _record(store, artifact, record, verdict, out_dir, tmp, actor, dataset, train, scorecard)
+        _record(store, artifact, record, verdict, out_dir, tmp, actor, dataset)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return SynthesisResult(artifact_id=artifact_id, verdict=verdict, out_dir=out_dir, rows=n,
-                           opt_out_removed=removed, headline=headline(verdict.scorecard))
+                           opt_out_removed=removed, headline=numbers)
 
 
 def split_holdout(frame: pd.DataFrame, fraction: float, seed: int, target: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -174,7 +175,7 @@ def _write_candidate(folder: Path, ctx: ReportContext, frame: pd.DataFrame, verd
 
 
 def _record(store: Store, artifact: Artifact, record: dict[str, Any], verdict: Verdict, out_dir: Path, tmp: Path,
-            actor: str, dataset: Dataset, train: pd.DataFrame, scorecard: Scorecard) -> None:
+            actor: str, dataset: Dataset) -> None:
     ledger = Ledger(store)
     prov = artifact.provenance
     with store.begin() as conn:
@@ -191,7 +192,7 @@ def _record(store: Store, artifact: Artifact, record: dict[str, Any], verdict: V
                      "seconds": prov["fit_seconds"], "privacy_spent": prov["privacy_spent"]}),
             ("sample", {"rows": prov["rows"], "synthetic_sha256": record["files"]["synthetic.csv"]}),
             ("evaluate", {"scorecard_sha256": record["files"]["scorecard.json"],
-                          "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in scorecard}}),
+                          "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in verdict.scorecard}}),
             ("gate", {"passed": verdict.passed, "reasons": verdict.reasons, "policy": verdict.policy,
                       "policy_sha256": verdict.policy_sha256}),
         ]
