@@ -6,6 +6,7 @@ Every failure a user can cause becomes a one-line :class:`DataError` that says w
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import warnings
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 from charset_normalizer import from_bytes
 
-from hygeia.data.dataset import Dataset, file_sha256
+from hygeia.data.dataset import Dataset
 from hygeia.data.schema import SchemaOverrides
 from hygeia.errors import DataError
 
@@ -43,14 +44,18 @@ def read_dataset(path: str | Path, *, schema_file: str | Path | None = None) -> 
     >>> ds.schema.modelled  # doctest: +SKIP
     """
     path = Path(path)
-    frame = read_table(path)
+    frame, raw = _read_table(path)
     overrides = SchemaOverrides.load(schema_file) if schema_file else None
-    return Dataset.from_frame(frame, source=str(path), sha256=file_sha256(str(path)), overrides=overrides)
+    # Hash the bytes that were parsed (no second read, and no race with a file changing in between).
+    return Dataset.from_frame(frame, source=str(path), sha256=hashlib.sha256(raw).hexdigest(), overrides=overrides)
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a file into a DataFrame, refusing empty, binary or header-only input."""
-    path = Path(path)
+    return _read_table(Path(path))[0]
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
     if not path.exists():
         raise DataError(f"{path}: file not found; check the path")
     if path.is_dir():
@@ -69,7 +74,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     duplicated = [c for c in frame.columns if str(c).endswith(".1") and str(c)[:-2] in frame.columns]
     if duplicated:
         raise DataError(f"{path}: column name {str(duplicated[0])[:-2]!r} appears twice; rename one of them")
-    return frame
+    return frame, raw
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
