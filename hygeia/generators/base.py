@@ -49,7 +49,13 @@ class Generator(ABC):
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, for provenance and the model card."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        # A family may pass shared settings on with **kwargs; collect named parameters along the MRO.
+        names: list[str] = []
+        for klass in type(self).__mro__:
+            if "__init__" in vars(klass) and klass is not object:
+                for p in inspect.signature(klass.__init__).parameters.values():
+                    if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names:
+                        names.append(p.name)
         return {name: getattr(self, name) for name in names if hasattr(self, name)}
 
     def check_fitted(self) -> None:

@@ -36,9 +36,14 @@ def data(actg175: Dataset) -> Dataset:
     return ds
 
 
+def quick(name: str) -> dict:
+    """A family's settings for a quick fit (fewer epochs): the contract is about behaviour, not quality."""
+    return dict(getattr(REGISTRY[name], "quick_params", {}))
+
+
 @pytest.fixture(scope="module", params=NAMES)
 def fitted(request: pytest.FixtureRequest, data: Dataset) -> Generator:
-    return make_generator(request.param).fit(data)
+    return make_generator(request.param, **quick(request.param)).fit(data)
 
 
 @pytest.fixture(scope="module")
