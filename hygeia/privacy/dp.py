@@ -122,6 +122,8 @@ def _noisy_counts(counts: np.ndarray, scale: float, rng: np.random.Generator) ->
     noisy = np.clip(counts + rng.laplace(0.0, scale, size=len(counts)), 0.0, None)
     if counts[-1] == 0:
         noisy[-1] = 0.0
+    if not noisy[:-1].any():  # all value cells drowned in noise: no information, so a flat histogram of values
+        noisy[:-1] = 1.0
     return noisy
 
 

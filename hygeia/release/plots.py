@@ -1,4 +1,4 @@
-"""PNG figures for the release report: distributions, correlation differences, DCR, subgroups.
+"""PNG figures for the release report: distributions, correlation differences, DCR, subgroups, ε sweeps.
 
 Figures are built on :class:`matplotlib.figure.Figure` with the Agg canvas directly, never
 through ``pyplot``, so nothing is left in pyplot's global registry and the module is safe to
@@ -266,3 +266,44 @@ def plot_subgroups(groups: Sequence[dict[str, Any]]) -> bytes:
 
 def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+#: Lines of the epsilon-sweep figure: metric, label, colour, marker, line style (distinct in greyscale too).
+SWEEP_LINES = (
+    ("fidelity.overall", "fidelity (higher is better)", REAL, "o", "-"),
+    ("utility.tstr_trtr_ratio", "utility TSTR/TRTR (higher is better)", "#009E73", "s", "--"),
+    ("privacy.mia_auc", "membership-inference AUC (0.5 is ideal)", SYNTH, "^", ":"),
+)
+
+
+def plot_epsilon_sweep(rows: Sequence[dict[str, Any]], current: float | None = None) -> bytes:
+    """Fidelity, utility and membership-inference AUC against ε (log scale), one point per candidate.
+
+    ``rows`` are a sweep's summary lines (``epsilon`` plus the metric names); ``current`` marks
+    the ε of the candidate whose report shows the figure.
+    """
+    ordered = sorted((r for r in rows if r.get("epsilon") is not None), key=lambda r: float(r["epsilon"]))
+    x = np.array([float(r["epsilon"]) for r in ordered])
+    fig = Figure(figsize=(6.4, 3.4))
+    ax = fig.add_subplot()
+    for name, label, colour, marker, style in SWEEP_LINES:
+        y = np.array([_num(r.get(name)) for r in ordered])
+        if np.isfinite(y).any():
+            ax.plot(x, y, color=colour, marker=marker, linestyle=style, linewidth=1.6, label=label)
+    ax.axhline(0.5, color=REFERENCE, linewidth=0.8, linestyle=(0, (1, 3)))
+    if current is not None:
+        ax.axvline(float(current), color="#444444", linewidth=1.0, linestyle="-", alpha=0.6)
+        ax.annotate(f"this candidate: ε = {float(current):g}", (float(current), 1.0),
+                    xycoords=("data", "axes fraction"), xytext=(4, -12), textcoords="offset points", fontsize=8)
+    if len(x) and x.min() > 0:
+        ax.set_xscale("log")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.minorticks_off()
+    ax.set_xlabel("privacy budget ε (smaller = more private)", fontsize=9)
+    ax.set_ylabel("score", fontsize=9)
+    ax.set_ylim(0.0, 1.05)
+    ax.tick_params(labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return to_png(fig)

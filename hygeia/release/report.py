@@ -91,6 +91,10 @@ def make_figures(ctx: ReportContext) -> dict[str, bytes]:
     groups = _subgroups(ctx.scorecard)
     if groups:
         figures["subgroups"] = plots.plot_subgroups(groups)
+    sweep = ctx.provenance.get("epsilon_sweep") or []
+    if len(sweep) >= 2:
+        own = (ctx.provenance.get("differential_privacy") or {}).get("epsilon_requested")
+        figures["epsilon_sweep"] = plots.plot_epsilon_sweep(sweep, own)
     return figures
 
 
@@ -119,6 +123,8 @@ def render_report(ctx: ReportContext, figures: dict[str, bytes] | None = None) -
         "severity_class": lambda s: {0: "sev-high", 1: "sev-medium", 2: "sev-low"}.get(
             _SEVERITY_RANK.get(str(s).lower(), 3), "sev-low"),
         "provenance": [(str(k), _provenance_value(v)) for k, v in ctx.provenance.items()],
+        "dp": _privacy_view(ctx.provenance),
+        "sweep": _sweep_view(ctx.provenance, figures),
     }
     return env.get_template("report.html.j2").render(**view)
 
@@ -302,6 +308,43 @@ def _group_view(g: dict[str, Any]) -> dict[str, str]:
             "n_holdout": count(g.get("n_holdout")),
             **{k: fmt(g.get(k)) for k in ("share_real", "share_synthetic", "fidelity", "fidelity_ceiling",
                                           "tstr", "trtr")}}
+
+
+def _privacy_view(provenance: dict[str, Any]) -> dict[str, str] | None:
+    """The differential-privacy promise in words and numbers; None for a fit without one."""
+    dp = provenance.get("differential_privacy")
+    if not dp:
+        return None
+    return {"epsilon_spent": _budget(dp.get("epsilon_spent")), "epsilon_requested": _budget(dp.get("epsilon_requested")),
+            "delta_spent": _budget(dp.get("delta_spent")), "delta_requested": _budget(dp.get("delta_requested")),
+            "delta_rule": str(dp.get("delta_rule", "")), "mechanism": str(dp.get("mechanism", "not stated")),
+            "composition": str(dp.get("composition", "")), "public": str(dp.get("public", "not stated"))}
+
+
+def _budget(value: Any) -> str:
+    """ε and δ as a reader compares them: enough digits, scientific for small δ."""
+    if value is None:
+        return "—"
+    value = float(value)
+    return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4g}"
+
+
+def _sweep_view(provenance: dict[str, Any], figures: dict[str, bytes]) -> dict[str, Any] | None:
+    rows = provenance.get("epsilon_sweep") or []
+    if not rows:
+        return None
+    own = (provenance.get("differential_privacy") or {}).get("epsilon_requested")
+    ordered = sorted(rows, key=lambda r: float(r.get("epsilon") or 0))
+    table = [{"epsilon": _budget(r.get("epsilon")), "epsilon_spent": _budget(r.get("epsilon_spent")),
+              **{k.split(".")[0]: fmt(r.get(k)) for k in ("fidelity.overall", "utility.tstr_trtr_ratio",
+                                                           "privacy.mia_auc")},
+              "gate": "pass" if r.get("gate_passed") else "fail", "artifact_id": str(r.get("artifact_id", "")),
+              "current": own is not None and r.get("epsilon") == own} for r in ordered]
+    listed = "; ".join(f"ε {t['epsilon']}: fidelity {t['fidelity']}, utility {t['utility']}, MIA AUC {t['privacy']}"
+                       for t in table)
+    figure = _figure(figures, "epsilon_sweep", f"Line chart of fidelity, utility and membership-inference AUC "
+                                               f"against the privacy budget ε. {listed}.")
+    return {"rows": table, "figure": figure}
 
 
 def _provenance_value(value: Any) -> dict[str, Any]:

@@ -286,6 +286,47 @@ def test_chromium_screenshot(ctx, figures, tmp_path):
     assert mpimg.imread(shot).shape[0] > 1000
 
 
+DP = {"epsilon_requested": 3.0, "delta_requested": 1e-5, "delta_rule": "given", "epsilon_spent": 2.71,
+      "delta_spent": 1e-5, "mechanism": "Laplace histograms <script>x</script> then Analyze Gauss",
+      "public": "column list, categories, ranges", "composition": "basic (ε and δ add up)"}
+SWEEP = [{"epsilon": e, "epsilon_spent": e, "delta_spent": 1e-5, "fidelity.overall": f, "utility.tstr_trtr_ratio": u,
+          "privacy.mia_auc": m, "gate_passed": e >= 3, "artifact_id": f"tab-e{e:g}"}
+         for e, f, u, m in ((10.0, 0.96, 0.97, 0.51), (1.0, 0.85, None, 0.5), (3.0, 0.93, 0.91, 0.52))]
+
+
+def _section(html: str) -> str:
+    return html[html.index('id="differential-privacy"'):html.index('id="subgroups"')]
+
+
+def test_report_says_when_there_is_no_privacy_guarantee(html):
+    assert "Not differentially private" in _section(html)
+    assert "<dt>Differential privacy</dt><dd>none</dd>" in html
+
+
+def test_report_shows_budget_mechanism_public_facts_and_the_sweep(ctx):
+    # Without real rows (as a release re-renders), so no distribution plots are redrawn here.
+    private = _replace(ctx, real=None, provenance={**ctx.provenance, "differential_privacy": DP, "epsilon_sweep": SWEEP})
+    figures = make_figures(private)
+    section = _section(render_report(private, figures))
+    assert '<td class="num">2.71</td><td class="num">3</td>' in section  # ε spent vs requested
+    assert '<td class="num">1.00e-05</td><td class="num">1.00e-05' in section
+    assert "&lt;script&gt;x&lt;/script&gt;" in section and "<script>" not in section
+    assert "column list, categories, ranges" in section
+    rows = re.findall(r'<tr( class="current")?><th scope="row">(?:<strong>)?([\d.]+)', section)
+    assert rows == [("", "1"), (' class="current"', "3"), ("", "10")]  # ordered by ε, this candidate marked
+    assert "tab-e1" in section and "tab-e10" in section
+    (src, alt), = IMG.findall(section)
+    assert src == base64.b64encode(figures["epsilon_sweep"]).decode()
+    assert "ε 1: fidelity 0.850, utility —, MIA AUC 0.500" in alt
+    pixels = mpimg.imread(io.BytesIO(figures["epsilon_sweep"]), format="png")
+    assert pixels.shape[1] > 500 and pixels[..., :3].std() > 0.05
+
+
+def test_single_candidate_has_no_sweep_figure(ctx):
+    one = _replace(ctx, real=None, provenance={**ctx.provenance, "differential_privacy": DP, "epsilon_sweep": SWEEP[:1]})
+    assert "epsilon_sweep" not in make_figures(one)
+
+
 def _replace(ctx: ReportContext, **changes) -> ReportContext:
     from dataclasses import replace
 
