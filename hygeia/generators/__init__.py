@@ -5,7 +5,7 @@ living in its own module with ``@register`` on its class.
 
 >>> from hygeia.generators import make_generator
 >>> sorted(REGISTRY)[:2]
-['autoregressive', 'diffusion']
+['flow', 'gaussian_copula']
 """
 
 import importlib
