@@ -1,1 +1,1 @@
-"""Side-by-side benchmark of Hygeia's tabular generators against SDV; run with `make bench`."""
+"""Side-by-side benchmark of every Hygeia tabular generator against SDV and MOSTLY AI; run with `make bench`."""
