@@ -161,13 +161,14 @@ class NeuralGenerator(Generator):
             module.train()
             total, rows = 0.0, 0
             for (batch,) in loader:
-                if len(batch) == 0:  # Poisson sampling (DP) can draw an empty batch
-                    continue
+                # Poisson sampling (DP) can draw an empty batch. It still takes a step (noise only): skipping it
+                # would show an observer of the updates that nobody was sampled, which the accountant assumes hidden.
                 optimizer.zero_grad(set_to_none=True)
                 loss = self._loss(plain, batch)  # opacus' hooks sit on the plain module's layers
                 loss.backward()
                 optimizer.step()
-                total, rows = total + loss.item() * len(batch), rows + len(batch)
+                if len(batch):
+                    total, rows = total + loss.item() * len(batch), rows + len(batch)
             trainer.report(total / max(rows, 1), self._validation_loss(plain, validation), plain)
 
     def _split(self, x: torch.Tensor, private: bool) -> tuple[torch.Tensor, torch.Tensor | None]:

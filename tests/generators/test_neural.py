@@ -15,7 +15,7 @@ from torch import nn
 from hygeia.data.dataset import Dataset
 from hygeia.errors import GeneratorError
 from hygeia.generators import REGISTRY
-from hygeia.generators.neural import NeuralGenerator, block_loss, mlp, sample_blocks
+from hygeia.generators.neural import MARGINAL_SHARE, NeuralGenerator, block_loss, mlp, sample_blocks
 from hygeia.generators.training import Trainer, progress_hook, torch_threads
 
 
@@ -99,6 +99,27 @@ def test_dp_sgd_spends_at_most_the_asked_budget(actg175: Dataset) -> None:
     # Stopping early on the time budget spends less than asked, and says so.
     short = TinyVAE(epochs=10_000, epsilon=2.0, max_time=0.5, threads=1).fit(actg175)
     assert short.stopped_.reason == "time budget" and short.privacy_spent["epsilon"] < 1.0
+
+
+def test_empty_poisson_batches_still_take_a_noisy_step(actg175: Dataset) -> None:
+    """Every Poisson batch is a step the accountant charges for, empty ones included: skipping them
+    would leave fewer steps than accounted and reveal to an observer that nobody was sampled."""
+    from opacus.accountants import RDPAccountant
+    from opacus.accountants.utils import get_noise_multiplier
+
+    # 80 rows in batches of 2 on average: about one batch in eight is empty (0.975^80 = 0.13).
+    small = Dataset.from_frame(actg175.modelled_frame().iloc[:80, :6], source="actg175, first 80 rows")
+    epochs, epsilon = 3, 2.0
+    model = TinyVAE(epochs=epochs, batch_size=2, epsilon=epsilon, noise_seed=0, threads=1).fit(small)
+    assert model.stopped_.epochs_run == epochs
+    q, delta = 2 / 80, model.privacy_spent["delta"]
+    sgd_epsilon = epsilon * (1 - MARGINAL_SHARE)
+    sigma = get_noise_multiplier(target_epsilon=sgd_epsilon, target_delta=delta, sample_rate=q, epochs=epochs,
+                                 accountant="rdp")
+    accountant = RDPAccountant()
+    accountant.history = [(sigma, q, epochs * 40)]  # 40 batches per epoch, every one a step
+    expected = epsilon * MARGINAL_SHARE + accountant.get_epsilon(delta)
+    assert model.privacy_spent["epsilon"] == pytest.approx(expected, rel=1e-9)
 
 
 def test_diverging_training_stops_with_a_clear_error() -> None:
