@@ -53,3 +53,15 @@ class ReviewError(HygeiaError):
 
 class ReleaseError(HygeiaError):
     """An artifact cannot be released (gate failed, not approved, tampered, target exists)."""
+
+
+class TextError(HygeiaError):
+    """A clinical text step cannot run (unreadable note, unknown task, bad gold-standard file)."""
+
+
+class DeidError(TextError):
+    """De-identification cannot run or would let identifiers through (bad input, bad configuration)."""
+
+
+class BackendError(TextError):
+    """An LLM backend cannot be reached, refuses the request, or would receive text that is not de-identified."""
