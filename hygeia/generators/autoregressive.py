@@ -38,7 +38,7 @@ from torch import nn
 
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
-from hygeia.generators.encoding import MixedEncoder, NumericStyle
+from hygeia.generators.encoding import NumericStyle
 from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator
 from hygeia.generators.training import seeded_generator, torch_threads
 from hygeia.generators.transforms import FrequencyEncoder, QuantileEncoder, check_sample_size
@@ -261,7 +261,7 @@ class Autoregressive(NeuralGenerator):
         privacy was fitted on noisy marginals: the correction is post-processing, free of privacy cost.
         """
         module: AnyOrderNet = self.module_.eval()
-        target = torch.from_numpy(target_marginals(self.encoder_)).to(torch.float32)
+        target = torch.from_numpy(self.encoder_.slot_shares()).to(torch.float32)
         rows = CALIBRATION_ROWS
         for _ in range(CALIBRATION_ROUNDS):
             drawn = torch.from_numpy(self._draw(rows, self._free_plan(len(module.starts))))
@@ -468,48 +468,6 @@ class Autoregressive(NeuralGenerator):
                                  f"got {hidden!r}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise GeneratorError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
-
-
-def target_marginals(encoder: MixedEncoder) -> np.ndarray:
-    """Each slot's share in the encoded training matrix, computed from the fitted encoder alone.
-
-    Categories take their frequency slices, numeric bins the share of quantile knots whose
-    mid-rank falls in them; a missing cell's block holds the slot of the score 0.5 (see
-    :class:`~hygeia.generators.encoding.MixedEncoder`), weighted by the missing rate.
-    """
-    table = encoder.table_
-    out = np.zeros(encoder.width_)
-    for block in encoder.blocks_:
-        column = block.feature.removesuffix("__missing")
-        indicator = table.indicators_.get(column)
-        if block.feature.endswith("__missing") and block.feature not in table.encoders_:
-            column_encoder, missing = indicator, 0.0
-        else:
-            column_encoder = table.encoders_[block.feature]
-            missing = 0.0 if indicator is None else float(_shares(indicator)[indicator.index_[1]])
-        shares = np.zeros(block.width)
-        if isinstance(column_encoder, FrequencyEncoder):
-            kept = _shares(column_encoder)[: column_encoder.n_kept_]
-            shares[: len(kept)] = kept
-            shares[block.width - 1] += 1.0 - kept.sum()  # the pooled slot (zero when nothing is pooled)
-            fill = min(int(np.searchsorted(column_encoder.edges_[1:-1], 0.5, side="right")), block.width - 1)
-        elif column_encoder is not None:
-            knots = column_encoder.knots_
-            k = len(knots)
-            mid = (np.searchsorted(knots, knots, "left") + np.searchsorted(knots, knots, "right")) / (2 * k)
-            bins = np.minimum((np.clip(mid, 0.5 / k, 1 - 0.5 / k) * block.width).astype(int), block.width - 1)
-            shares = np.bincount(bins, minlength=block.width) / k
-            fill = min(int(0.5 * block.width), block.width - 1)
-        else:  # never observed: every cell is the filler
-            shares, missing, fill = np.zeros(block.width), 1.0, min(int(0.5 * block.width), block.width - 1)
-        shares = (1 - missing) * shares
-        shares[fill] += missing
-        out[block.start:block.stop] = shares
-    return out
-
-
-def _shares(encoder: FrequencyEncoder) -> np.ndarray:
-    return np.diff(encoder.edges_)
 
 
 # -- condition helpers ---------------------------------------------------------------------------

@@ -21,8 +21,7 @@ scaled into the unit ball, the second-moment matrix gets symmetric Gaussian nois
 the analytic Gaussian mechanism (Balle & Wang 2018), and the result is normalised, corrected
 for the attenuation of discrete and missing cells (a factor read off the private marginals,
 not the rows) and repaired into a correlation matrix. No Gibbs sweep touches the private rows
-(``sweeps`` is ignored). The range ends get histogram cells of their own (:func:`ends_apart`),
-so a point mass such as "no prior treatment = 0 days" survives the noise. What stays public is what :mod:`hygeia.privacy.dp` lists (columns,
+(``sweeps`` is ignored). What stays public is what :mod:`hygeia.privacy.dp` lists (columns,
 categories, numeric ranges, whether a column can be missing, the number of rows); everything
 else passes through a noisy mechanism, and ``privacy_spent`` is exactly the (ε, δ) asked for.
 The noise comes from the operating system's entropy unless ``noise_seed`` is set, because a
@@ -37,17 +36,15 @@ guarantee.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 from scipy.optimize import brentq
 from scipy.special import log_ndtr, ndtr, ndtri
 from scipy.stats import norm
 
 from hygeia.data.dataset import Dataset
-from hygeia.data.schema import ColumnKind, Schema
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import Generator, register
 from hygeia.generators.transforms import (
@@ -60,7 +57,7 @@ from hygeia.generators.transforms import (
     training_frame,
     uniform_scores,
 )
-from hygeia.privacy.dp import HISTOGRAM_BINS, PrivacyBudget, compose, default_delta, noisy_marginals_frame
+from hygeia.privacy.dp import PrivacyBudget, compose, default_delta, noisy_marginals_frame
 
 #: Smallest eigenvalue kept when repairing a correlation matrix (relative to a unit diagonal).
 MIN_EIGENVALUE = 1e-6
@@ -134,9 +131,7 @@ class GaussianCopula(Generator):
                 raise GeneratorError(f"noise_seed must be None or a whole number >= 0, got {self.noise_seed!r}")
             noise = np.random.default_rng(self.noise_seed)  # None: fresh entropy from the operating system
             marginals, rest = budget.split(MARGINAL_SHARE)
-            moved, ends = ends_apart(frame, data.schema)
-            noisy = noisy_marginals_frame(moved, data.schema, marginals.epsilon, noise)
-            noisy = keep_public_shape(ends_back(noisy, ends), frame, rng)
+            noisy = noisy_marginals_frame(frame, data.schema, marginals.epsilon, noise)
             encoder = TableEncoder(self.max_categories).fit(noisy, data.schema)
             # Attenuation of each feature by its cells, read off the private marginals (post-processing).
             spread = np.sqrt(np.nanmean(cell_scores(encoder, noisy) ** 2, axis=0))
@@ -160,69 +155,6 @@ class GaussianCopula(Generator):
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((n, self.factor_.shape[1])) @ self.factor_.T
         return self.encoder_.from_uniform(uniform_scores(z))
-
-
-def ends_apart(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, dict[str, tuple[float, float, Any]]]:
-    """Move each wide numeric column's range ends apart so a noisy histogram gives each its own cell.
-
-    Equal-width bins smear a point mass at a range end (the many zeros of a drug-history count)
-    across its whole bin, and a classifier spots the missing zeros at once. The ends are public
-    (see :mod:`hygeia.privacy.dp`), so shifting exactly-``lo`` values to ``lo - w`` and
-    exactly-``hi`` values to ``hi + w`` (``w`` just over a bin's width) is a public, row-by-row
-    map: the histogram's sensitivity and ε are unchanged. :func:`ends_back` clips the noisy
-    values back into ``[lo, hi]``. Integer columns with fewer values than bins already get one
-    cell per value and are left alone; so are dates.
-    """
-    moved, ends = frame.copy(), {}
-    for col in frame.columns:
-        series = frame[col]
-        if schema[col].kind not in (ColumnKind.NUMERIC, ColumnKind.INTEGER) or not is_numeric_dtype(series) \
-                or is_bool_dtype(series):
-            continue
-        x = series.dropna().to_numpy(dtype=float)
-        if not len(x):
-            continue
-        lo, hi = float(x.min()), float(x.max())
-        integral = bool(np.array_equal(x, np.round(x)))
-        if hi == lo or (integral and hi - lo < HISTOGRAM_BINS):
-            continue
-        width = (hi - lo) / (HISTOGRAM_BINS - 3)  # > (hi - lo + 2 w) / bins: the end cells hold only the ends
-        width = float(np.ceil(width)) if integral else width
-        values = series.astype(float)
-        moved[col] = values.mask(values == lo, lo - width).mask(values == hi, hi + width)
-        ends[col] = (lo, hi, series.dtype)
-    return moved, ends
-
-
-def ends_back(frame: pd.DataFrame, ends: dict[str, tuple[float, float, Any]]) -> pd.DataFrame:
-    """Undo :func:`ends_apart` on a noisy frame: everything beyond an end is that end, in the column's dtype."""
-    out = frame.copy()
-    for col, (lo, hi, dtype) in ends.items():
-        values = out[col].astype(float).clip(lo, hi)
-        out[col] = values.round().astype(dtype) if is_integer_dtype(dtype) else values.astype(dtype)
-    return out
-
-
-def keep_public_shape(noisy: pd.DataFrame, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Make a noisy frame agree with the public fact of which columns can be missing, in their dtypes.
-
-    When every noisy count of a column is clipped to 0, :mod:`hygeia.privacy.dp` draws uniformly
-    over all cells, the "missing" cell included, so a never-missing column gets gaps: those are
-    redrawn from the column's own noisy values. A column that can be missing but whose noisy
-    "missing" count fell to 0 gets one gap (its last row), so the encoder keeps its indicator.
-    Both are post-processing of the noisy frame and public facts: no budget is spent.
-    """
-    out = noisy.copy()
-    for col in frame.columns:
-        gaps = out[col].isna().to_numpy()
-        if frame[col].notna().all() and gaps.any():
-            values = out[col].to_numpy(dtype=object).copy()
-            values[gaps] = rng.choice(values[~gaps], size=int(gaps.sum()))
-            out[col] = pd.Series(values, index=out.index).astype(frame[col].dtype)
-        elif frame[col].isna().any() and frame[col].notna().any() and not gaps.any() and len(out) > 2:
-            out[col] = out[col].astype(frame[col].dtype)  # a float or object column can hold the gap
-            out.loc[out.index[-1], col] = None
-    return out
 
 
 def private_correlation(z: np.ndarray, budget: PrivacyBudget, rng: np.random.Generator,

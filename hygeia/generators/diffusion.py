@@ -239,7 +239,8 @@ class Diffusion(NeuralGenerator):
             # Start every block's x_0 logits at its category shares: the exact answer for a column
             # independent of the rest, which the weak gradients at the noisiest steps barely move.
             # The shares come from the fitted encoder (from noisy marginals under DP), not the rows.
-            net.body[-1].bias[self.segments_.columns] = torch.log(block_shares(self.encoder_)[self.segments_.columns])
+            shares = np.maximum(self.encoder_.slot_shares()[self.segments_.columns.numpy()], 1e-6)
+            net.body[-1].bias[self.segments_.columns] = torch.log(torch.from_numpy(shares).float())
         return Averaged(net, self.ema_decay)
 
     # -- multinomial diffusion (log space) -------------------------------------------------------
@@ -348,20 +349,6 @@ class Diffusion(NeuralGenerator):
         decay = self.ema_decay
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
             raise GeneratorError(f"ema_decay must be a number in [0, 1), e.g. 0.999; got {decay!r}")
-
-
-def block_shares(encoder: MixedEncoder) -> torch.Tensor:
-    """Share of rows in each slot of the encoded width (1 outside discrete blocks), from the fitted encoder."""
-    shares, table = torch.ones(encoder.width_), encoder.table_
-    for block in encoder.discrete_blocks:
-        if block.role != "category":
-            continue  # mode and bin blocks (other numeric styles) start uniform
-        column = (table.encoders_[block.feature] if block.feature in table.encoders_
-                  else table.indicators_[block.feature.removesuffix("__missing")])
-        edges = np.append(column.edges_[:column.n_kept_ + 1], 1.0)  # the last slot pools the rarest categories
-        freq = np.diff(edges)[:block.width]
-        shares[block.start:block.stop] = torch.tensor(np.maximum(freq, 1e-6) / np.maximum(freq, 1e-6).sum())
-    return shares
 
 
 def _log_one_hot(x: torch.Tensor) -> torch.Tensor:

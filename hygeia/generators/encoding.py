@@ -258,9 +258,46 @@ class MixedEncoder:
     def continuous_blocks(self) -> list[Block]:
         return [b for b in self.blocks_ if b.kind == "continuous"]
 
-    def category_frequencies(self, x: np.ndarray) -> dict[int, np.ndarray]:
-        """Share of rows in each slot of every discrete block of an encoded matrix, keyed by block start."""
-        return {b.start: x[:, b.start:b.stop].mean(axis=0) for b in self.discrete_blocks}
+    def slot_shares(self) -> np.ndarray:
+        """Each slot's share of the encoded training rows, from the fitted encoder alone (free under DP, where
+        the encoder was fitted on noisy marginals); NaN for continuous and mode slots.
+
+        Categories take their frequency slices (the pooled slot last), bins the share of quantile knots whose
+        mid-rank falls in them; a missing cell's block holds the slot of the score 0.5 (see :func:`_filled`),
+        so that slot also gets the column's missing rate.
+        """
+        self._check_fitted()
+        table = self.table_
+        out = np.full(self.width_, np.nan)
+        for block in self.discrete_blocks:
+            if block.role == "mode":
+                continue
+            column = block.feature.removesuffix("__missing")
+            indicator = table.indicators_.get(column)
+            if block.feature.endswith("__missing") and block.feature not in table.encoders_:
+                encoder, missing = indicator, 0.0
+            else:
+                encoder = table.encoders_[block.feature]
+                missing = 0.0 if indicator is None else float(np.diff(indicator.edges_)[indicator.index_[1]])
+            shares = np.zeros(block.width)
+            if isinstance(encoder, FrequencyEncoder):
+                kept = np.diff(encoder.edges_)[: encoder.n_kept_]
+                shares[: len(kept)] = kept
+                shares[block.width - 1] += 1.0 - kept.sum()  # the pooled slot (zero when nothing is pooled)
+                fill = min(int(np.searchsorted(encoder.edges_[1:-1], 0.5, side="right")), block.width - 1)
+            elif encoder is not None:
+                knots = encoder.knots_
+                k = len(knots)
+                mid = (np.searchsorted(knots, knots, "left") + np.searchsorted(knots, knots, "right")) / (2 * k)
+                bins = np.minimum((np.clip(mid, 0.5 / k, 1 - 0.5 / k) * block.width).astype(int), block.width - 1)
+                shares = np.bincount(bins, minlength=block.width) / k
+                fill = min(int(0.5 * block.width), block.width - 1)
+            else:  # never observed: every cell is the filler
+                missing, fill = 1.0, min(int(0.5 * block.width), block.width - 1)
+            shares = (1 - missing) * shares
+            shares[fill] += missing
+            out[block.start:block.stop] = shares
+        return out
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "blocks_"):

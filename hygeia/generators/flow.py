@@ -34,7 +34,7 @@ records:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,6 @@ import torch
 from torch import nn
 from torch.quasirandom import SobolEngine
 
-from hygeia.data.dataset import Dataset
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
 from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator, mlp
@@ -81,23 +80,18 @@ class Flow(NeuralGenerator):
         self.draws = draws
 
     # -- fitting ---------------------------------------------------------------------------------
-    def fit(self, data: Dataset) -> Self:
-        # The base hands _train the encoded matrix only; the tie block of each numeric cell
-        # (needed to dequantise it) is known only from the raw table, so keep it at hand meanwhile.
-        self._fitting = data
-        try:
-            return super().fit(data)
-        finally:
-            del self._fitting
+    def _encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> torch.Tensor:
+        # Each numeric cell's tie block (needed to dequantise it) rides along in the batch, so the base's
+        # loader, split and DP sampling keep it aligned with its row.
+        lo, hi = self._tie_blocks(frame)
+        return torch.cat([super()._encode(frame, rng), lo, hi], dim=1)
 
     def _train(self, x: torch.Tensor, budget: PrivacyBudget | None) -> PrivacyBudget | None:
         blocks = self.encoder_.blocks_
         discrete = self.encoder_.discrete_blocks
         self.continuous_ = torch.tensor([b.start for b in blocks if b.kind == "continuous"], dtype=torch.long)
         self.discrete_ = torch.tensor([i for b in discrete for i in range(b.start, b.stop)], dtype=torch.long)
-        lo, hi = self._tie_blocks(self._fitting.modelled_frame())
-        # Bounds ride along in the batch so the base's loader, split and DP sampling keep rows aligned.
-        return super()._train(torch.cat([x, lo, hi], dim=1), budget)
+        return super()._train(x, budget)
 
     def _build(self) -> nn.Module:
         return RealNVP(self.encoder_.width_, self.layers, tuple(self.hidden), self.scale_bound)

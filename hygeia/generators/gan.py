@@ -484,7 +484,8 @@ class _Conditions:
         self.blocks = [b for b in encoder.blocks_ if b.role == "category" and b.width > 1]
         self.offsets = np.cumsum([0] + [b.width for b in self.blocks]).tolist()
         self.width = self.offsets[-1]
-        self.frequency = self._matrix([_encoder_frequencies(encoder, b) for b in self.blocks])
+        shares = np.clip(encoder.slot_shares(), 1e-12, None)
+        self.frequency = self._matrix([shares[b.start:b.stop] for b in self.blocks])
 
     def _matrix(self, probs: list[np.ndarray]) -> torch.Tensor:
         """Per block, slot probabilities padded to the widest block (rows: blocks)."""
@@ -546,15 +547,6 @@ class _Sampler:
         return self.train[self.slot_rows[self.slot_start[picks] + offset]]
 
 
-def _encoder_frequencies(encoder: Any, block: Block) -> np.ndarray:
-    """Share of each slot of a categorical block as the encoder learnt it (the pooled slot last)."""
-    column = encoder._column_encoder(block.feature)
-    edges = column.edges_[: column.n_kept_ + 1]
-    if block.width > column.n_kept_:
-        edges = np.r_[edges, 1.0]
-    return np.clip(np.diff(edges), 1e-12, None)
-
-
 class _Calibration:
     """Makes generated marginals match the encoder's: a GAN gets dependence right sooner than the
     exact share of each category or the spread of each number (tails come out thin).
@@ -568,7 +560,8 @@ class _Calibration:
     """
 
     def __init__(self, encoder: Any, layout: _Layout, raw: torch.Tensor) -> None:
-        self.bias = layout.marginal_bias(raw, [_encoder_frequencies(encoder, b) if b.role == "category" else None
+        shares = np.clip(encoder.slot_shares(), 1e-12, None)
+        self.bias = layout.marginal_bias(raw, [shares[b.start:b.stop] if b.role == "category" else None
                                                for b in encoder.discrete_blocks])
         rows = layout.sample(raw + self.bias).numpy()
         probs = (np.arange(CALIBRATION_KNOTS) + 0.5) / CALIBRATION_KNOTS

@@ -125,12 +125,16 @@ class NeuralGenerator(Generator):
             torch.manual_seed(self.random_state)
             self.encoder_ = MixedEncoder(self.numeric_style, self.max_categories,
                                          random_state=self.random_state).fit(fit_on, data.schema)
-            x = torch.from_numpy(self.encoder_.transform(frame, rng))
+            x = self._encode(frame, rng)
             self.columns_ = list(frame.columns)
             spent = self._train(x, sgd_budget)
         if budget is not None:
             self.privacy_spent_ = compose(budget.split(MARGINAL_SHARE)[0], spent).as_dict()
         return self
+
+    def _encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> torch.Tensor:
+        """The training matrix; a family that needs more per-row inputs than the encoding appends them here."""
+        return torch.from_numpy(self.encoder_.transform(frame, rng))
 
     def _train(self, x: torch.Tensor, budget: PrivacyBudget | None) -> PrivacyBudget | None:
         """Minimise :meth:`_loss` with Adam; sets ``module_`` and ``stopped_``; returns the DP-SGD spend."""

@@ -188,7 +188,8 @@ class FrequencyEncoder(ColumnEncoder):
         idx = pd.Series(values).map(self.index_)
         if idx.isna().any():
             unseen = pd.Series(values)[idx.isna()].iloc[0]
-            raise GeneratorError(f"category {unseen!r} was not in the training data; refit on data that has it")
+            raise GeneratorError(f"category {_plain(unseen)!r} was not in the training data; "
+                                 "refit on data that has it")
         idx = idx.to_numpy(dtype=int)
         pooled = idx >= self.n_kept_  # a pooled category may sit anywhere in the pooled slice
         lo = np.where(pooled, self.edges_[self.n_kept_], self.edges_[idx])

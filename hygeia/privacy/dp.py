@@ -25,7 +25,8 @@ import pandas as pd
 from hygeia.data.schema import ColumnKind, Schema
 from hygeia.errors import GeneratorError
 
-#: Bins per numeric column in a noisy histogram (fewer when an integer column has fewer values in range).
+#: Cells per numeric column in a noisy histogram, the two range ends included (one per value when an integer
+#: column has fewer values in its range).
 HISTOGRAM_BINS = 64
 
 
@@ -65,11 +66,12 @@ def noisy_marginals_frame(frame: pd.DataFrame, schema: Schema, epsilon: float,
                           rng: np.random.Generator) -> pd.DataFrame:
     """A frame of ``len(frame)`` rows whose columns are drawn *independently* from ε-DP histograms.
 
-    Each column's histogram (categories; or ``HISTOGRAM_BINS`` equal-width bins over its
-    public range; plus a "missing" cell) gets Laplace noise. Removing one patient changes one
+    Each column's histogram (categories; or a cell for each end of its public range and
+    equal-width bins between them; plus a "missing" cell) gets Laplace noise. Removing one patient changes one
     count per column, so the whole set of histograms has L1 sensitivity = number of columns
     and each column gets ``epsilon / columns``. Every category and range end appears at least
-    once, so an encoder fitted on the result accepts the real table.
+    once, and a column that can be missing has at least one gap, so an encoder fitted on the
+    result accepts the real table.
     """
     if not epsilon > 0:
         raise GeneratorError(f"epsilon for the marginals must be > 0, got {epsilon!r}")
@@ -92,17 +94,30 @@ def _noisy_column(series: pd.Series, kind: ColumnKind, scale: float, n: int, rng
         cells = _noisy_counts(np.append(counts, missing), scale, rng)
         draws = _draw(cells, n, rng)
         picked = pd.Series([values[i] if i < len(values) else None for i in draws], dtype=object)
+        if missing and len(picked) > len(values):
+            picked.iloc[-1] = None  # can be missing (public): keep one gap, so the encoder keeps the indicator
         return _with_anchors(picked, values, series.dtype)
     is_time = kind is ColumnKind.DATETIME
     x = (observed.astype("datetime64[ns]").astype(np.int64) if is_time else observed).to_numpy(dtype=float)
     lo, hi = float(x.min()), float(x.max())  # the public range
     integral = is_time or np.array_equal(x, np.round(x))
-    bins = int(min(HISTOGRAM_BINS, hi - lo + 1)) if integral and hi - lo < HISTOGRAM_BINS else HISTOGRAM_BINS
-    edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.array([lo, lo])
-    counts = np.histogram(x, bins=edges)[0].astype(float) if hi > lo else np.array([float(len(x))])
+    if hi == lo:
+        edges, counts = np.array([lo, lo]), np.array([float(len(x))])
+    elif integral and hi - lo < HISTOGRAM_BINS:  # one cell per whole value
+        edges = np.arange(lo, hi + 2) - 0.5
+        counts = np.histogram(x, bins=edges)[0].astype(float)
+    else:
+        # The range ends get cells of their own, the rest equal-width bins: a point mass at an end (the many
+        # zeros of a prior-treatment count) would otherwise be smeared over its whole bin. Each patient still
+        # falls in exactly one cell, so the sensitivity is unchanged.
+        inner = np.linspace(lo, hi, HISTOGRAM_BINS - 1)
+        edges = np.concatenate([[lo, lo], inner[1:-1], [hi, hi]])
+        middle = (x > lo) & (x < hi)
+        counts = np.concatenate([[np.sum(x == lo)], np.histogram(x[middle], bins=inner)[0], [np.sum(x == hi)]])
+        counts = counts.astype(float)
     cells = _noisy_counts(np.append(counts, missing), scale, rng)
     draws = _draw(cells, n, rng)
-    width = np.diff(edges) if hi > lo else np.array([0.0])
+    width = np.diff(edges)
     k = np.minimum(draws, len(width) - 1)
     values = edges[k] + width[k] * rng.uniform(size=n)
     if integral:
@@ -110,6 +125,8 @@ def _noisy_column(series: pd.Series, kind: ColumnKind, scale: float, n: int, rng
     values = np.where(draws >= len(width), np.nan, np.clip(values, lo, hi))
     anchors = [lo, hi][: len(values)]
     values[: len(anchors)] = anchors  # the public range, so an encoder fitted on this spans it
+    if missing and len(values) > len(anchors):
+        values[-1] = np.nan  # can be missing (public): keep one gap, so the encoder keeps the indicator
     if is_time:
         result = pd.Series(pd.to_datetime(pd.Series(values), unit="ns"))
         tz = getattr(series.dt, "tz", None)

@@ -19,7 +19,7 @@ from torch import nn
 
 from hygeia.data.dataset import Dataset
 from hygeia.errors import GeneratorError
-from hygeia.generators.diffusion import LOG_FLOOR, Diffusion, NoiseSchedule, block_shares
+from hygeia.generators.diffusion import LOG_FLOOR, Diffusion, NoiseSchedule
 
 #: A small, quick fit: good enough for marginals and pairwise dependence on ACTG 175.
 QUICK = {"epochs": 60, "patience": 0, "steps": 50, "hidden": (128, 128), "threads": 1}
@@ -94,7 +94,8 @@ class ExactIndependent(nn.Module):
         super().__init__()
         self.schedule = model.schedule_
         self.continuous = model.continuous_
-        self.log_shares = torch.log(block_shares(model.encoder_))
+        shares = np.nan_to_num(model.encoder_.slot_shares(), nan=1.0)  # continuous slots are overwritten below
+        self.log_shares = torch.log(torch.from_numpy(np.maximum(shares, 1e-6)).float())
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         out = self.log_shares.expand(len(x), -1).clone()

@@ -87,3 +87,21 @@ def test_inverse_reads_logits_and_rejects_a_wrong_width(data: Dataset) -> None:
 def test_bad_settings_raise(data: Dataset, params: dict, message: str) -> None:
     with pytest.raises(GeneratorError, match=message):
         MixedEncoder(**params).fit(data.modelled_frame(), data.schema)
+
+
+@pytest.mark.parametrize("style", ["bins", "normal", "modes"])
+def test_slot_shares_from_the_fitted_encoder_match_the_encoded_rows(data: Dataset, style: str) -> None:
+    frame = data.modelled_frame().copy()
+    frame.loc[frame.index[::7], "gender"] = np.nan  # a categorical column with missing cells, too
+    dataset = Dataset.from_frame(frame, source="actg175 with missing gender")
+    enc = MixedEncoder(numeric=style, max_categories=40).fit(frame, dataset.schema)
+    shares, observed = enc.slot_shares(), enc.transform(frame, np.random.default_rng(0)).mean(axis=0)
+    for block in enc.blocks_:
+        part = shares[block.start:block.stop]
+        if block.kind == "continuous" or block.role == "mode":
+            assert np.isnan(part).all(), block
+            continue
+        assert part.sum() == pytest.approx(1.0), block
+        # Equal-probability bins hold their knots' share up to ties; categories and missing cells exactly.
+        tolerance = 0.02 if block.role == "value" else 1e-6
+        np.testing.assert_allclose(part, observed[block.start:block.stop], atol=tolerance, err_msg=block.feature)

@@ -120,7 +120,7 @@ def test_early_stopping_on_the_proxy_keeps_the_best_epoch(six: Dataset) -> None:
 def test_time_budget_stops_training(six: Dataset) -> None:
     model = GAN(epochs=100_000, patience=0, max_time=1.0, batch_size=100, **SMALL_NETS).fit(six)
     assert model.stopped_.reason == "time budget"
-    assert 1.0 <= model.stopped_.seconds < 5.0
+    assert model.stopped_.seconds >= 1.0 and model.stopped_.epochs_run < 100_000
     assert len(model.sample(50, seed=0)) == 50
 
 

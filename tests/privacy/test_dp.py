@@ -103,6 +103,17 @@ def test_large_budget_reproduces_every_marginal(frame: pd.DataFrame, actg175: Da
     assert noisy["cd496"].isna().mean() == pytest.approx(frame["cd496"].isna().mean(), abs=0.03)
 
 
+def test_range_ends_get_cells_of_their_own(frame: pd.DataFrame, actg175: Dataset) -> None:
+    """preanti (days of prior antiretroviral therapy) is exactly 0 for about 40% of patients. In one
+    equal-width bin of 0..45 days that mass would be spread over the bin; in its own cell it stays 0."""
+    real = frame["preanti"]
+    assert (real == real.min()).mean() > 0.3
+    noisy = noisy_marginals_frame(frame, actg175.schema, 1e6, np.random.default_rng(4))
+    for col in ["preanti", "cd40", "wtkg"]:
+        for end in (frame[col].min(), frame[col].max()):
+            assert (noisy[col] == end).mean() == pytest.approx((frame[col] == end).mean(), abs=0.02), (col, end)
+
+
 def test_small_budget_keeps_the_public_shape(frame: pd.DataFrame, actg175: Dataset) -> None:
     """Columns, categories, ranges and 'can be missing' survive even when the counts are drowned in noise."""
     noisy = noisy_marginals_frame(frame, actg175.schema, 0.01, np.random.default_rng(1))
