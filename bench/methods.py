@@ -19,11 +19,11 @@ import pandas as pd
 
 from hygeia.data.dataset import Dataset
 
-#: SDV's default is 300 epochs for both; CTGAN gets 100 so the whole run stays inside 45 minutes on 2 cores.
+#: SDV's default is 300 epochs for both; CTGAN gets 100 so the whole run stays inside 60 minutes on 2 cores.
 DEFAULT_EPOCHS = {"ctgan": 100, "tvae": 300}
 #: Training seconds (``max_time``) for Hygeia's neural families in `make bench`. At their defaults they took
 #: 27-136 CPU s per fit of flchain's 5,511 train rows (one thread), five families × three seeds: without a cap
-#: they alone would take over half of the 45-minute budget. The peers keep their defaults (CTGAN aside).
+#: they alone would take over half of the 60-minute budget. The peers keep their defaults (CTGAN aside).
 HYGEIA_MAX_TIME = 40.0
 #: Epochs of the quick development run (`--quick`), for every peer that counts epochs.
 QUICK_EPOCHS = 3

@@ -33,9 +33,10 @@ from bench.methods import DEFAULT_EPOCHS, HYGEIA_MAX_TIME, Settings, build_metho
 from bench.report import environment, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-#: `make bench` must end within 45 minutes on 2 cores: fits stop being started after this many
-#: minutes (the rest are reported as not run), which leaves time for the scoring phase.
-DEFAULT_FIT_BUDGET_MIN = 34.0
+#: `make bench` must end within 60 minutes on 2 cores: fits stop being started after this many
+#: minutes (the rest are reported as not run), which leaves time for the scoring phase. The full
+#: line-up (six Hygeia families and four peers, three tables, three seeds) fitted in 44.5 minutes here.
+DEFAULT_FIT_BUDGET_MIN = 50.0
 
 
 def _write_splits(table_names: list[str], seeds: list[int], folder: Path) -> None:
