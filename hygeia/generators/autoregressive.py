@@ -39,7 +39,7 @@ from torch import nn
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
 from hygeia.generators.encoding import NumericStyle
-from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator
+from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator, check_widths
 from hygeia.generators.training import seeded_generator, torch_threads
 from hygeia.generators.transforms import FrequencyEncoder, QuantileEncoder, check_sample_size
 from hygeia.privacy.dp import PrivacyBudget
@@ -461,11 +461,7 @@ class Autoregressive(NeuralGenerator):
     # -- validation ------------------------------------------------------------------------------
     def _check_params(self) -> None:
         super()._check_params()
-        hidden = self.hidden
-        if (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden
-                or not all(not isinstance(h, bool) and isinstance(h, (int, np.integer)) and h >= 1 for h in hidden)):
-            raise GeneratorError(f"hidden must be a non-empty list of layer widths >= 1, e.g. (256, 256); "
-                                 f"got {hidden!r}")
+        check_widths("hidden", self.hidden)
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise GeneratorError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
 

@@ -44,7 +44,7 @@ from torch import nn
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
 from hygeia.generators.encoding import MixedEncoder, NumericStyle
-from hygeia.generators.neural import NeuralGenerator, mlp
+from hygeia.generators.neural import NeuralGenerator, check_widths, is_whole, mlp
 from hygeia.generators.training import seeded_generator
 
 Schedule = Literal["cosine", "linear"]
@@ -298,7 +298,7 @@ class Diffusion(NeuralGenerator):
         >>> gen.diffuse(x, gen.steps - 1, seed=0)                        # doctest: +SKIP
         """
         self.check_fitted()
-        if not _whole(step, 0) or step >= self.steps:
+        if not is_whole(step, 0) or step >= self.steps:
             raise GeneratorError(f"step must be a whole number in [0, {self.steps - 1}], got {step!r}")
         x0 = torch.as_tensor(np.asarray(encoded, dtype=np.float32))
         if x0.ndim != 2 or x0.shape[1] != self.encoder_.width_:
@@ -331,17 +331,13 @@ class Diffusion(NeuralGenerator):
     # -- validation ------------------------------------------------------------------------------
     def _check_params(self) -> None:
         super()._check_params()
-        if not _whole(self.steps, 2):
+        if not is_whole(self.steps, 2):
             raise GeneratorError(f"steps must be a whole number >= 2 (TabDDPM uses 1000; 100 samples fast), "
                                  f"got {self.steps!r}")
         if self.schedule not in ("cosine", "linear"):
             raise GeneratorError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
-        hidden = self.hidden
-        if (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden
-                or not all(_whole(h, 1) for h in hidden)):
-            raise GeneratorError(f"hidden must be a non-empty list of layer widths >= 1, e.g. (256, 256); "
-                                 f"got {hidden!r}")
-        if not _whole(self.embedding, 2):
+        check_widths("hidden", self.hidden)
+        if not is_whole(self.embedding, 2):
             raise GeneratorError(f"embedding must be a whole number >= 2, got {self.embedding!r}")
         dropout = self.dropout
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
@@ -355,6 +351,3 @@ def _log_one_hot(x: torch.Tensor) -> torch.Tensor:
     """A one-hot matrix in log space: 0 where 1, ``LOG_FLOOR`` where 0."""
     return LOG_FLOOR * (1.0 - x)
 
-
-def _whole(value: object, low: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low

@@ -44,7 +44,7 @@ from torch.quasirandom import SobolEngine
 
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
-from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator, mlp
+from hygeia.generators.neural import SAMPLE_CHUNK, NeuralGenerator, check_widths, is_whole, mlp
 from hygeia.generators.training import torch_threads
 from hygeia.generators.transforms import EPS
 from hygeia.privacy.dp import PrivacyBudget
@@ -186,12 +186,9 @@ class Flow(NeuralGenerator):
         super()._check_params()
         for name in ("layers", "draws"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            if not is_whole(value, 1):
                 raise GeneratorError(f"{name} must be a whole number >= 1, got {value!r}")
-        hidden = self.hidden
-        if not isinstance(hidden, (tuple, list)) or not hidden or not all(
-                isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in hidden):
-            raise GeneratorError(f"hidden must be a non-empty tuple of whole numbers >= 1, got {hidden!r}")
+        check_widths("hidden", self.hidden, "(128, 128)")
         bound = self.scale_bound
         if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not bound > 0:
             raise GeneratorError(f"scale_bound must be a number > 0, got {bound!r}")

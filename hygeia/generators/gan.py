@@ -51,7 +51,7 @@ from torch.nn import functional as F
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
 from hygeia.generators.encoding import Block, NumericStyle
-from hygeia.generators.neural import NeuralGenerator
+from hygeia.generators.neural import NeuralGenerator, check_widths, is_whole
 from hygeia.generators.training import Trainer, make_private
 from hygeia.privacy.dp import PrivacyBudget
 
@@ -317,11 +317,7 @@ class GAN(NeuralGenerator):
         for name in ("embedding_dim", "pac", "discriminator_steps"):
             _check_whole(name, getattr(self, name))
         for name in ("generator_dims", "discriminator_dims"):
-            dims = getattr(self, name)
-            if not isinstance(dims, (tuple, list)) or not dims:
-                raise GeneratorError(f"{name} must be a non-empty tuple of layer widths, got {dims!r}")
-            for width in dims:
-                _check_whole(name, width)
+            check_widths(name, getattr(self, name))
         for name in ("gradient_penalty", "weight_decay", "feature_matching", "condition_loss"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
@@ -333,7 +329,7 @@ class GAN(NeuralGenerator):
 
 
 def _check_whole(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if not is_whole(value, 1):
         raise GeneratorError(f"{name} must be a whole number >= 1, got {value!r}")
 
 

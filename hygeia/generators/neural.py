@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import warnings
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -222,7 +223,7 @@ class NeuralGenerator(Generator):
         whole = {"epochs": 1, "batch_size": 1, "max_categories": 1, "patience": 0}
         for name, low in whole.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            if not is_whole(value, low):
                 raise GeneratorError(f"{name} must be a whole number >= {low}, got {value!r}")
         positive = {"learning_rate": self.learning_rate, "max_grad_norm": self.max_grad_norm}
         if self.max_time is not None:
@@ -234,6 +235,18 @@ class NeuralGenerator(Generator):
             raise GeneratorError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction!r}")
         if self.epsilon is not None:
             PrivacyBudget(self.epsilon, 0.0 if self.delta is None else self.delta)
+
+
+def is_whole(value: object, low: int) -> bool:
+    """True for an integer (not a bool) of at least ``low``."""
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
+
+
+def check_widths(name: str, value: object, example: str = "(256, 256)") -> None:
+    """Layer widths: a non-empty list of whole numbers >= 1, else a one-line GeneratorError."""
+    if (isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value
+            or not all(is_whole(w, 1) for w in value)):
+        raise GeneratorError(f"{name} must be a non-empty list of layer widths >= 1, e.g. {example}; got {value!r}")
 
 
 def mlp(width_in: int, hidden: tuple[int, ...], width_out: int, activation: type[nn.Module] = nn.ReLU,

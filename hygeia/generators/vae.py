@@ -52,7 +52,7 @@ from torch import nn
 from hygeia.errors import GeneratorError
 from hygeia.generators.base import register
 from hygeia.generators.encoding import NumericStyle
-from hygeia.generators.neural import NeuralGenerator, mlp, sample_blocks
+from hygeia.generators.neural import NeuralGenerator, check_widths, is_whole, mlp, sample_blocks
 from hygeia.privacy.dp import PrivacyBudget
 
 #: Bounds of the learned per-feature standard deviation (TVAE clamps to the same range).
@@ -233,13 +233,9 @@ class VAE(NeuralGenerator):
     # -- validation ------------------------------------------------------------------------------
     def _check_params(self) -> None:
         super()._check_params()
-        hidden = self.hidden
-        if (isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden
-                or not all(_whole(h, 1) for h in hidden)):
-            raise GeneratorError(f"hidden must be a non-empty list of layer widths >= 1, e.g. (128, 128); "
-                                 f"got {hidden!r}")
+        check_widths("hidden", self.hidden, "(128, 128)")
         for name, low in (("latent", 1), ("prior_components", 0)):
-            if not _whole(getattr(self, name), low):
+            if not is_whole(getattr(self, name), low):
                 raise GeneratorError(f"{name} must be a whole number >= {low}, got {getattr(self, name)!r}")
         factor = self.loss_factor
         if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
@@ -247,6 +243,3 @@ class VAE(NeuralGenerator):
         if not isinstance(self.sample_noise, bool):
             raise GeneratorError(f"sample_noise must be true or false, got {self.sample_noise!r}")
 
-
-def _whole(value: object, low: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= low
