@@ -1,0 +1,257 @@
+"""Hygeia's clinical recognizers for everything but names: Presidio ``EntityRecognizer`` subclasses.
+
+Each recognizer owns one kind of identifier and returns Presidio ``RecognizerResult`` objects with
+Hygeia's entity names (mapped to :class:`~hygeia.privacy.phi.PhiCategory` by :mod:`.resolve`).
+Numbers are found by their shape *and* checked (valid octets, month/day ranges, SSN areas) or by
+the context word in front of them ("MRN", "acct", "policy", "DEA", "serial", "plate"), so lab values,
+doses and scores stay. ``CONTEXT`` on each class lists those words for Presidio's context model.
+
+>>> [r.entity_type for r in ClinicalIdRecognizer().analyze("MRN: 4417-203, acct# A99812", [])]
+['MRN', 'ACCOUNT']
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from hygeia.privacy.deid.dates import find_dates
+from hygeia.privacy.deid.lexicon import US_STATES, Lexicon, lexicon
+
+_I = re.I
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_STOP = frozenset("the a an at in on of to from for with and or by as is was per via than".split())
+
+
+class RegexRecognizer(EntityRecognizer):
+    """Base: ``PATTERNS`` is a list of ``(entity, regex, score)``; the ``phi`` group (or the whole match)
+    is the span. Subclasses veto matches in :meth:`keep`."""
+
+    ENTITIES: ClassVar[tuple[str, ...]] = ()
+    PATTERNS: ClassVar[list[tuple[str, re.Pattern[str], float]]] = []
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=list(self.ENTITIES), name=f"Hygeia{type(self).__name__}",
+                         context=list(self.CONTEXT))
+
+    def load(self) -> None:  # patterns are compiled at import
+        pass
+
+    def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
+        """False drops a match (a score, a lab value, a clinical word)."""
+        return True
+
+    def matches(self, text: str) -> Iterable[tuple[str, int, int, float]]:
+        for entity, pattern, score in self.PATTERNS:
+            for match in pattern.finditer(text):
+                group = "phi" if "phi" in pattern.groupindex and match.group("phi") else 0
+                start, end = match.span(group)
+                if end > start and self.keep(text, entity, match):
+                    yield entity, start, end, score
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        """Presidio entry point."""
+        return [RecognizerResult(e, s, t, score) for e, s, t, score in self.matches(text)]
+
+
+class ClinicalDateRecognizer(RegexRecognizer):
+    """Dates in every form (see :mod:`.dates`); bare years, relative words and scores are not dates."""
+
+    ENTITIES = ("DATE_TIME",)
+    CONTEXT = ("admitted", "discharged", "seen", "on", "dob", "date")
+
+    def matches(self, text: str) -> Iterable[tuple[str, int, int, float]]:
+        return (("DATE_TIME", s, e, 0.9) for s, e in find_dates(text))
+
+
+_AGE_UNIT = r"(?:y/?o\b|y\.o\.?|yo[mf]?\b|yrs?\b|years?[\s-]*old|year-old|-year-old|years?\b|[mf]\b)"
+_AGE_NUM = r"(?P<phi>9\d|1[0-1]\d)"  # 90-119: Safe Harbor groups every age over 89
+
+
+class ClinicalAgeRecognizer(RegexRecognizer):
+    """Ages over 89 ("92 yo", "aged 93", "a 95-year-old", "91F"); younger ages are not PHI."""
+
+    ENTITIES = ("AGE",)
+    CONTEXT = ("age", "aged", "yo", "year-old")
+    PATTERNS = [
+        ("AGE", re.compile(rf"(?<![\w.]){_AGE_NUM}\s*-?\s*{_AGE_UNIT}", _I), 0.9),
+        ("AGE", re.compile(rf"\b(?:age[ds]?|aged)\s*(?:of\s*)?:?\s*{_AGE_NUM}(?![\w.])", _I), 0.9),
+        ("AGE", re.compile(r"\b(?:in (?:his|her|their) (?:early |mid |late |mid-)?)(?P<phi>(?:9|1[01])0'?s|nineties)\b",
+                           _I), 0.7),
+        ("AGE", re.compile(r"\b(?P<phi>(?:ninety|one hundred(?: and)?)(?:[\s-]+(?:one|two|three|four|five|six|seven|"
+                           r"eight|nine|ten))?)(?=[\s-]+(?:years?|yrs?|yo|y/o|-year))", _I), 0.85),
+    ]
+
+
+_PHONE = r"(?:\+?1[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}(?:\s*(?:x|ext\.?|extension)\s*\d{1,5})?"
+
+
+class ClinicalContactRecognizer(RegexRecognizer):
+    """Phone, fax and pager numbers, e-mail addresses, URLs and IP addresses."""
+
+    ENTITIES = ("PHONE_NUMBER", "FAX", "EMAIL_ADDRESS", "URL", "IP_ADDRESS")
+    CONTEXT = ("phone", "tel", "fax", "pager", "beeper", "cell", "call", "email", "website")
+    PATTERNS = [
+        ("FAX", re.compile(rf"\bfax(?:ed)?\b[^\d\n]{{0,12}}(?P<phi>{_PHONE})", _I), 0.95),
+        ("PHONE_NUMBER", re.compile(rf"(?<![\w\-/.]){_PHONE}(?![\w\-/]|\.\d)", _I), 0.85),
+        ("PHONE_NUMBER", re.compile(r"\b(?:pager|pgr|beeper|bpr|paged?|ext|extension|phone|tel|cell|call(?:ed)?|"
+                                    r"reached|contact|callback|call\s*back)\.?\s*(?:#|no\.?|number|at)?\s*:?\s*(?P<phi>(?:\d-?){4,10}\d)"
+                                    r"(?![\w\-/])", _I), 0.8),
+        # a local number (555-1234): "3-4 days" has no such shape, lab ranges are not 3+4 digits
+        ("PHONE_NUMBER", re.compile(r"(?<![\w\-/.])\d{3}-\d{4}(?![\w\-/]|\.\d)"), 0.6),
+        ("EMAIL_ADDRESS", re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}(?![\w])", _I), 0.95),
+        ("URL", re.compile(r"(?<![\w@])(?:https?://|www\.)[^\s<>\"')\]]+(?<![.,;:])", _I), 0.95),
+        ("URL", re.compile(r"(?<![\w@.\-/])(?:[a-z0-9\-]+\.)+(?:com|org|net|edu|gov|io|info|health|us|biz|co\.uk)"
+                           r"(?:/[^\s<>\"')\]]*)?(?![\w@])(?<![.,;:])", _I), 0.8),
+        ("IP_ADDRESS", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"), 0.9),
+        ("IP_ADDRESS", re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])", _I), 0.9),
+    ]
+
+    def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
+        if entity == "IP_ADDRESS":
+            try:
+                ipaddress.ip_address(match.group())
+            except ValueError:
+                return False
+        if entity == "URL" and "@" in text[max(0, match.start() - 1):match.start()]:
+            return False
+        return True
+
+
+class ClinicalIdRecognizer(RegexRecognizer):
+    """SSN and numbers named by the word before them: MRN, account, health plan, licence, device,
+    vehicle; plus long digit runs and letter-digit codes that no clinical value looks like."""
+
+    ENTITIES = ("US_SSN", "MRN", "ACCOUNT", "HEALTH_PLAN", "LICENSE", "DEVICE", "VEHICLE", "ID")
+    CONTEXT = ("mrn", "mr#", "medical record", "acct", "account", "policy", "member", "dea", "npi", "license",
+               "serial", "device", "plate", "vin", "ssn", "social security")
+    _VALUE = r"\s*(?:#|no\.?|num(?:ber)?\.?|id|n°)?\s*[:#=]?\s*(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,}[A-Z0-9])"
+    # plates are also written with a space: "070 XZQ"
+    _PLATE = r"\s*(?:#|no\.?|num(?:ber)?\.?)?\s*[:#=]?\s*(?P<phi>[A-Z0-9]{1,4}[ \-][A-Z0-9]{2,6}(?![\w\-])|" \
+             r"(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-]{2,}[A-Z0-9])"
+    PATTERNS = [
+        ("US_SSN", re.compile(r"(?<![\w\-])(?!000|666|9\d\d-[0-8])\d{3}-\d{2}-\d{4}(?![\w\-])"), 0.9),
+        ("US_SSN", re.compile(r"\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?)\.?" + _VALUE, _I), 0.95),
+        ("MRN", re.compile(r"\b(?:mrn|mr#|mr\s*no|mr\s*number|medical\s*record|med\s*rec|unit\s*(?:no|number)|"
+                           r"hosp(?:ital)?\s*(?:no|#|number|id)|patient\s*id|pt\s*id|chart|record)" + _VALUE, _I), 0.95),
+        ("ACCOUNT", re.compile(r"\b(?:acct|account|a/c|billing|bill|fin|visit\s*(?:no|#|id)|encounter\s*(?:no|#|id)|"
+                               r"claim|invoice)" + _VALUE, _I), 0.9),
+        ("HEALTH_PLAN", re.compile(r"\b(?:policy|member|subscriber|insurance|insured|medicaid|medicare|health\s*plan|"
+                                   r"plan|group|beneficiary|hic|hicn|mbi|masshealth|medi-cal|tricare|bcbs|aetna|"
+                                   r"cigna|humana|uhc|anthem|kaiser|molina|pilgrim|tufts|payer|payor|carrier|"
+                                   r"coverage|ins)" + _VALUE, _I), 0.9),
+        ("LICENSE", re.compile(r"\b(?:dea|npi|licen[cs]e|lic|certificate|cert|upin|state\s*license|"
+                               r"driver'?s?\s*licen[cs]e|dl)" + _VALUE, _I), 0.9),
+        ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|device|model|lot|udi|implant|pacemaker|icd|generator|"
+                              r"pump|monitor|defibrillator|stimulator|transmitter|sensor|hearing\s+aid)" + _VALUE, _I), 0.85),
+        ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vin|vehicle|tag)" + _PLATE, _I), 0.9),
+        ("ID", re.compile(r"\b(?:accession|acc|job|study|specimen|requisition|req|order|sample|case|ref(?:erence)?|"
+                          r"confirmation|ticket|control|lab)" + _VALUE, _I), 0.85),
+        # GS1 unique device identifier: (01) 14-digit GTIN, then (17)/(10)/(21) expiry, lot and serial
+        ("DEVICE", re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21)\)[A-Za-z0-9\-]{1,20})*"), 0.95),
+        ("VEHICLE", re.compile(r"(?<![\w\-])(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-Z])[A-HJ-NPR-Z0-9]{17}"
+                               r"(?![\w\-])"), 0.7),
+        # a run of 6+ digits or a letter-digit code: no lab value, dose or score is written like that
+        ("ID", re.compile(r"(?<![\w\-/.,])(?:[A-Z]{1,3}-?\d{5,}|\d{6,}[A-Z]?|\d{2,4}-\d{4,}(?:-\d+)?)(?![\w\-/]|[.,]\d)"),
+         0.6),
+    ]
+    _UNIT_AFTER = re.compile(r"^\s*(?:mg|mcg|g|kg|ml|l|units?|iu|meq|mmol|k|/|x|cells|copies|cfu|%|mm)\b", _I)
+
+    def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
+        value = match.group("phi") if "phi" in match.re.groupindex and match.group("phi") else match.group()
+        if self._UNIT_AFTER.match(text[match.end():match.end() + 8]):
+            return False  # "250000 cells", "1000000 units"
+        if entity != "ID" and not any(c.isdigit() for c in value):
+            return False
+        if entity in ("DEVICE", "HEALTH_PLAN") and re.fullmatch(r"\d{1,3}", value):
+            return False
+        if " " in value and not (re.search(r"\d", value) and re.search(r"[A-Za-z]", value)):
+            return False  # a spaced value ("070 XZQ") must mix letters and digits, as plates do
+        if re.fullmatch(r"(?:[01]\d|2[0-3])[0-5]\d-(?:[01]\d|2[0-3])[0-5]\d", value):
+            return False  # "0700-1900": a shift, not an identifier
+        return not find_dates(value) or len(value) > 10
+
+
+def _usps_suffixes() -> frozenset[str]:
+    """USPS street suffixes (Publication 28, as Faker ships them) and their common abbreviations."""
+    from faker.providers.address.en_US import Provider as Address
+
+    return frozenset(s.lower() for s in Address.street_suffixes) | _STRONG_SUFFIX
+
+
+# suffixes that are seldom anything else: accepted in any letter case ("12 main st")
+_STRONG_SUFFIX = frozenset("street st avenue ave av road rd boulevard blvd lane ln drive dr court ct terrace ter "
+                           "parkway pkwy highway hwy circle cir place pl square sq way trail trl route rte".split())
+_SUFFIXES = _usps_suffixes()
+# a house number and up to six words on its line; the street ends at the first USPS suffix among them
+_STREET_RUN = re.compile(r"(?<![\w\-/.])\d{1,6}[A-Z]?(?P<words>(?:[ \t]+[A-Za-z][A-Za-z'\-]*\.?){2,6})")
+_STREET_WORD = re.compile(r"[ \t]+([A-Za-z][A-Za-z'\-]*)\.?")
+_UNIT = re.compile(r",?[ \t]*(?:apt|apartment|unit|suite|ste|fl|floor|rm|room|#)\.?[ \t]*#?[ \t]*[A-Z0-9\-]+\b", _I)
+_DIRECTIONS = frozenset("n s e w ne nw se sw north south east west".split())
+_RISKY_SUFFIX = {"ct", "dr", "pl", "ter", "cir", "st", "way", "sq", "av"}
+_ANATOMY = frozenset("head chest abd abdomen abdominal pelvis pelvic spine spinal neck sinus renal cardiac brain lung "
+                     "liver kidney knee hip shoulder ankle wrist foot hand face facial orbit temporal coronary body "
+                     "whole view views contrast noncontrast non-contrast repeat stat portable".split())
+STATE_CODES = "|".join(US_STATES)
+STATE_NAMES = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
+
+
+class ClinicalAddressRecognizer(RegexRecognizer):
+    """Street addresses, P.O. boxes and ZIP codes (after a state or the word "zip")."""
+
+    ENTITIES = ("STREET_ADDRESS", "ZIP")
+    CONTEXT = ("address", "lives", "street", "zip", "resides")
+    PATTERNS = [
+        ("STREET_ADDRESS", re.compile(r"\b(?P<phi>(?:p\.?\s?o\.?\s*box|pob)\s*#?\s*\d+)", _I), 0.9),
+        ("ZIP", re.compile(rf"(?:\b(?-i:{STATE_CODES})\.?,?|\b(?:{STATE_NAMES}),?)\s+(?P<phi>\d{{5}}(?:-\d{{4}})?)"
+                           rf"(?![\w\-])", _I), 0.9),
+        ("ZIP", re.compile(r"\bzip(?:\s*code)?\s*[:#]?\s*(?P<phi>\d{5}(?:-\d{4})?)(?![\w\-])", _I), 0.95),
+        ("ZIP", re.compile(r"(?<![\w\-])\d{5}-\d{4}(?![\w\-])"), 0.8),  # ZIP+4: no other number has this shape
+        ("ZIP", re.compile(r"(?P<city>[A-Za-z][A-Za-z.'\-]+(?: [A-Za-z][A-Za-z.'\-]+){0,2}),? (?P<phi>\d{5})(?![\w\-])"),
+         0.7),
+    ]
+
+    def __init__(self, lex: Lexicon | None = None) -> None:
+        self.lex = lex or lexicon()
+        super().__init__()
+
+    def matches(self, text: str) -> Iterable[tuple[str, int, int, float]]:
+        yield from super().matches(text)
+        lower_note = not any(c.isupper() for c in text)
+        for run in _STREET_RUN.finditer(text):
+            words = list(_STREET_WORD.finditer(text, run.start("words"), run.end("words")))
+            names: list[str] = []
+            for word in words:
+                bare = word.group(1)
+                if names and bare.lower() in _SUFFIXES:
+                    if self._street(names, bare, lower_note):
+                        end = word.end()
+                        unit = _UNIT.match(text, end)
+                        yield "STREET_ADDRESS", run.start(), unit.end() if unit else end, 0.85
+                    break
+                if bare.lower() not in _DIRECTIONS or names:
+                    names.append(bare)
+
+    def _street(self, named: list[str], suffix_word: str, lower_note: bool) -> bool:
+        """Is "<number> <named...> <suffix>" a street? Not "1 head CT", "3 days of rest", "2 tabs at night"."""
+        suffix = suffix_word.lower()
+        if any(w.lower() in _ANATOMY or w.lower() in _STOP or self.lex.is_clinical(w) for w in named):
+            return False
+        capitalised = suffix_word[0].isupper() and all(w[0].isupper() for w in named)
+        if lower_note:  # "299 ashley ways": no capitals to go by, the street name must be a name
+            capitalised = all(self.lex.is_name(w) or not self.lex.is_common(w) for w in named)
+        return capitalised or (suffix in _STRONG_SUFFIX and suffix not in _RISKY_SUFFIX)
+
+    def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
+        if entity == "ZIP" and "city" in match.re.groupindex:
+            words = match.group("city").split()
+            return any(self.lex.is_city(" ".join(words[i:])) or self.lex.looks_like_town(" ".join(words[i:]))
+                       for i in range(len(words)))
+        return True
