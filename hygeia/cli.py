@@ -24,10 +24,13 @@ from hygeia.errors import HygeiaError
 
 app = typer.Typer(
     name="hygeia",
-    help="Responsible generative AI for healthcare: every synthetic table is measured by a gate, approved by a "
-         "person and recorded in a tamper-evident ledger before it can be released.\n\n"
-         "Typical path: hygeia profile DATA -> hygeia synth DATA --out cand/ -> hygeia review approve ID "
-         "--reviewer NAME -> hygeia release ID --out release/.  Try `hygeia demo` first.",
+    help="Responsible generative AI for healthcare: every synthetic table and every drafted clinical text is "
+         "measured by a gate, approved by a person and recorded in a tamper-evident ledger before it can be "
+         "released.\n\n"
+         "Tables: hygeia profile DATA -> hygeia synth DATA --out cand/ -> hygeia review approve ID "
+         "--reviewer NAME -> hygeia release ID --out release/.\n\n"
+         "Text: hygeia deid NOTE -> hygeia draft discharge-summary NOTE --out cand/ -> hygeia review show ID -> "
+         "approve / edit / reject -> hygeia release ID --out release/.  Try `hygeia demo` first.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -363,12 +366,17 @@ def generators() -> None:
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Parent folder for this demo run's candidate and release.")] = Path("demo-output"),
     generator: Annotated[str, typer.Option("--generator", help="Generator to use.")] = "gaussian_copula",
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Also run the clinical-text gateway on the "
+                                       "bundled synthetic notes.")] = True,
     seed: SeedOpt = 0,
 ) -> None:
-    """Run the whole path on the bundled ACTG 175 HIV trial table (2,139 patients, from the lifelines wheel).
+    """Run the whole path on the bundled ACTG 175 HIV trial table (2,139 patients, from the lifelines wheel),
+    then the clinical-text gateway on two bundled synthetic discharge notes.
 
     Fits, samples, evaluates and gates; records an approval by the reviewer `demo` (labelled as automated in
-    the ledger and the model card, since no person looked); writes a release folder.
+    the ledger and the model card, since no person looked); writes a release folder. For each note:
+    de-identifies, drafts a discharge summary (extractive backend), checks every sentence against the source,
+    gates, approves (automated) and releases.
     """
     from hygeia.data.demo import DEMO_TABLES
     from hygeia.governance.policy import load_policy
@@ -397,6 +405,10 @@ def demo(
     folder = release_artifact(store, result.artifact_id, run / "release", actor="demo")
     out.print("review: approved by [bold]demo[/] (automated, labelled so in the ledger and model card)")
     out.print(f"release folder: {folder}\nreport: {folder / 'report.html'}")
+    if text:
+        from hygeia.cli_text import demo_text
+
+        demo_text(store, run / "text", seed)
     out.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
@@ -421,13 +433,29 @@ def review_list(
 
 
 @review_app.command("show")
-def review_show(artifact_id: Annotated[str, typer.Argument(help="Artifact id.")]) -> None:
-    """Show one artifact: gate verdict and reasons, scorecard, data checks, location and past decisions."""
+def review_show(
+    artifact_id: Annotated[str, typer.Argument(help="Artifact id.")],
+    reidentify: Annotated[bool, typer.Option("--reidentify", help="Drafted text: map surrogates back to the "
+                                             "original identifiers on this screen (needs --reviewer; recorded "
+                                             "in the ledger).")] = False,
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who looks (required with --reidentify).")] = "",
+) -> None:
+    """Show one artifact: gate verdict and reasons, scorecard, data checks, location and past decisions.
+
+    A drafted clinical text shows each sentence beside its evidence in the source, the flags and the source.
+    """
     from hygeia.evaluate.metric import Scorecard
     from hygeia.governance.review import ReviewQueue
     from hygeia.store import Store
 
     artifact, reviews = ReviewQueue(Store()).show(artifact_id)
+    if artifact.kind == "clinical_text":
+        from hygeia.cli_text import show_text
+
+        show_text(artifact, reviews, reidentify=reidentify, reviewer=reviewer)
+        return
+    if reidentify:
+        raise HygeiaError(f"artifact {artifact.id} is a {artifact.kind}; --reidentify applies to drafted texts")
     rec = artifact.record
     out.print(f"[bold]{artifact.id}[/] — {rec.get('title', artifact.kind)}\nstatus: {artifact.status}; "
               f"gate: {'PASSED' if artifact.gate_passed else 'FAILED'}; folder: {artifact.location}")
@@ -584,6 +612,9 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
         out.print(f"report: {report}")
 
 
+from hygeia import cli_text  # noqa: E402,F401  (registers `deid`, `draft` and `review edit` on the app above)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit."""
     _state["debug"] = False
@@ -605,5 +636,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m hygeia.cli`: run the imported module, which has the text commands
+    from hygeia.cli import main as _main
+
+    _main()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from hygeia.data.dataset import Dataset
 from hygeia.data.demo import load_demo
+
+# Helper modules beside the text tests (a real chat-completions server, sample notes) are imported by name from
+# any test folder: tests/ is no package and pytest imports test files in importlib mode.
+sys.path.insert(0, str(Path(__file__).parent / "text"))
 
 
 @pytest.fixture(scope="session")

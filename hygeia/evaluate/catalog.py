@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-METRIC_NAMES: tuple[str, ...] = (
+TABLE_METRIC_NAMES: tuple[str, ...] = (
     "fidelity.column_shapes",
     "fidelity.pair_trends",
     "fidelity.dependence",
@@ -22,4 +22,19 @@ METRIC_NAMES: tuple[str, ...] = (
     "fairness.worst_group_fidelity_gap",
     "fairness.worst_group_utility_gap",
 )
-FAMILIES: tuple[str, ...] = ("fidelity", "utility", "privacy", "fairness")
+#: Metrics of a clinical text draft (:mod:`hygeia.text.scoring`).
+TEXT_METRIC_NAMES: tuple[str, ...] = (
+    "grounding.supported_share",
+    "grounding.unsupported_sentences",
+    "grounding.critical_unsupported",
+    "safety.allergy_conflicts",
+    "safety.missing_medications",
+    "safety.abnormal_without_follow_up",
+    "readability.grade",
+    "readability.grade_over_target",
+)
+#: Metric families of synthetic tables, then of clinical text.
+TABLE_FAMILIES: tuple[str, ...] = ("fidelity", "utility", "privacy", "fairness")
+TEXT_FAMILIES: tuple[str, ...] = ("grounding", "safety", "readability")
+METRIC_NAMES: tuple[str, ...] = TABLE_METRIC_NAMES + TEXT_METRIC_NAMES
+FAMILIES: tuple[str, ...] = TABLE_FAMILIES + TEXT_FAMILIES

@@ -66,6 +66,8 @@ class Metric:
         """Judge against a threshold: a minimum when maximizing, a maximum when minimizing."""
         if threshold is None:
             return replace(self, threshold=None, passed=None)
+        if not self.applicable:  # nothing to judge (e.g. no target column): neither a pass nor a failure
+            return replace(self, threshold=threshold, passed=None)
         if not self.computed:
             return replace(self, threshold=threshold, passed=False)
         ok = self.value >= threshold if self.goal is Goal.MAXIMIZE else self.value <= threshold

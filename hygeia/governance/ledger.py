@@ -30,7 +30,9 @@ from hygeia.errors import StoreError
 from hygeia.store.db import Store, checkpoints_table, hygeia_home, ledger_table, now_iso
 
 GENESIS = "0" * 64
-EVENTS = ("ingest", "consent", "quality", "fit", "sample", "evaluate", "gate", "review", "release", "access")
+EVENTS = ("ingest", "consent", "quality", "fit", "sample", "evaluate", "gate", "review", "release", "access",
+          # clinical text: de-identification counts, the drafting call, the grounding check, a view of the originals
+          "deidentify", "draft", "grounding", "reidentified_view")
 
 
 def canonical_json(obj: Any) -> str:

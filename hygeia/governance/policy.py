@@ -29,7 +29,7 @@ DEFAULT_POLICY = "default"
 
 
 class Policy(BaseModel):
-    """Release requirements for a synthetic table."""
+    """Release requirements for a synthetic table or a clinical text draft (``clinical-text`` policy)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,7 +40,7 @@ class Policy(BaseModel):
     holdout_fraction: float = Field(0.3, ge=0.1, le=0.5, description="share of real rows kept out of training")
     min_rows: int = Field(50, ge=10, description="fewer real rows than this is refused")
     identifiers: Literal["surrogate", "drop"] = "surrogate"
-    require: list[Literal["fidelity", "utility", "privacy", "fairness"]] = Field(
+    require: list[Literal["fidelity", "utility", "privacy", "fairness", "grounding", "safety", "readability"]] = Field(
         default_factory=lambda: ["fidelity", "privacy"],
         description="metric families that must be measured; a missing target/sensitive list then fails the gate")
     blocking_checks: list[str] = Field(default_factory=lambda: ["all_missing", "few_rows"],
@@ -88,7 +88,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     else:
         p = Path(path)
         if not p.is_file():
-            raise PolicyError(f"policy file {p} not found; give a YAML file or a shipped policy name (default, demo)")
+            raise PolicyError(f"policy file {p} not found; give a YAML file or a shipped policy name (default, demo, clinical-text)")
         try:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError:

@@ -16,6 +16,7 @@ import pandas as pd
 from hygeia.data.schema import Schema
 from hygeia.errors import ReleaseError
 from hygeia.evaluate.metric import Scorecard
+from hygeia.governance.clinical_text import KIND, write_text_release
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.model_card import build_model_card, render_markdown
 from hygeia.governance.synthesize import publish, staging_dir
@@ -28,7 +29,7 @@ from hygeia.store.db import ArtifactRecord, Store, now_iso
 def check_releasable(store: Store, artifact: ArtifactRecord) -> None:
     """Raise :class:`ReleaseError` naming the first reason this artifact may not leave."""
     if not artifact.gate_passed:
-        reasons = "; ".join(artifact.record["verdict"]["reasons"][:3])
+        reasons = "; ".join(artifact.record["verdict"]["reasons"][:3]) or "its edit failed; see `hygeia review show`"
         raise ReleaseError(f"artifact {artifact.id} failed the gate ({reasons}); it cannot be released")
     if artifact.status == "rejected":
         last = store.reviews_for(artifact.id)[-1]
@@ -61,7 +62,10 @@ def release_artifact(store: Store, artifact_id: str, out_dir: str | Path, *, act
     released_at = now_iso()
     tmp = staging_dir(out_dir)
     try:
-        _write_release(tmp, artifact, reviews, released_at, ledger.head()[1])
+        if artifact.kind == KIND:
+            write_text_release(tmp, store, artifact, reviews, released_at, ledger.head()[1])
+        else:
+            _write_release(tmp, artifact, reviews, released_at, ledger.head()[1])
         manifest = write_manifest(tmp, {"artifact_id": artifact.id, "released_at": released_at,
                                         "gate_passed": True, "reviewers": [r.reviewer for r in reviews]})
         with store.begin() as conn:

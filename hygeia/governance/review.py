@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from hygeia.errors import ReviewError
 from hygeia.governance.ledger import Ledger
@@ -31,8 +32,12 @@ class ReviewQueue:
         return artifact, self.store.reviews_for(artifact.id)
 
     def decide(self, artifact_id: str, decision: str, *, reviewer: str, role: str = "reviewer", comment: str = "",
-               diff: str = "") -> ReviewRecord:
-        """Record one decision; only a candidate can be decided, and a rejection needs its reason."""
+               diff: str = "", extra: dict[str, Any] | None = None, gate_passed: bool | None = None) -> ReviewRecord:
+        """Record one decision; only a candidate can be decided, and a rejection needs its reason.
+
+        An edit passes the edit's own checks in ``extra`` (recorded in the ledger) and the gate's verdict on
+        the edited text in ``gate_passed``, which then replaces the draft's.
+        """
         if decision not in DECISIONS:
             raise ReviewError(f"unknown decision {decision!r}; use one of {', '.join(DECISIONS)}")
         reviewer = reviewer.strip()
@@ -51,10 +56,13 @@ class ReviewQueue:
         with self.store.begin() as conn:
             review_id = self.store.insert_review(conn, review)
             self.store.set_status(conn, artifact.id, _STATUS_AFTER[decision])
+            if gate_passed is not None:
+                self.store.set_gate_passed(conn, artifact.id, gate_passed)
             self.ledger.append("review", {
                 "review_id": review_id, "decision": decision, "reviewer": reviewer, "role": role,
                 "comment": comment, "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
                 "gate_passed": artifact.gate_passed,
                 "synthetic_sha256": artifact.record.get("files", {}).get("synthetic.csv"),
+                **(extra or {}),
             }, actor=reviewer, artifact_id=artifact.id, conn=conn)
         return ReviewRecord(**{**review.__dict__, "id": review_id})

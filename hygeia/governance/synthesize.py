@@ -114,7 +114,7 @@ def synthesize(
     >>> result.verdict.passed  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     store = store or Store()
     model = build_generator(generator, params)  # fail fast on a bad name or parameter
     _check_columns(dataset, policy)
@@ -149,7 +149,7 @@ def synthesize_sweep(
     >>> [(r.privacy["epsilon_spent"], r.verdict.passed) for r in results]  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     epsilons = _check_epsilons(epsilons)
     store = store or Store()
     params = dict(params or {})
@@ -410,7 +410,7 @@ def publish(tmp: Path, out_dir: Path) -> None:
         folder.chmod(0o755)  # mkdtemp made it private
 
 
-def _check_out_dir(out_dir: Path) -> None:
+def check_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise HygeiaError(f"{out_dir} already exists and is not empty; choose a new --out folder")
 

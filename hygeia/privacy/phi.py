@@ -91,7 +91,12 @@ class DeidResult:
         return dict(sorted(Counter(span.category.value for span in self.spans).items()))
 
     def reidentify(self, text: str) -> str:
-        """Put the original values back into ``text`` (for the reviewer's screen only; longest surrogate first)."""
-        for surrogate in sorted(self.surrogates, key=len, reverse=True):
-            text = text.replace(surrogate, self.surrogates[surrogate])
-        return text
+        """Put the original values back into ``text`` (for the reviewer's screen only)."""
+        return restore(text, self.surrogates)
+
+
+def restore(text: str, surrogates: Mapping[str, str]) -> str:
+    """``text`` with each surrogate replaced by its original (longest surrogate first, so none clips another)."""
+    for surrogate in sorted(surrogates, key=len, reverse=True):
+        text = text.replace(surrogate, surrogates[surrogate])
+    return text

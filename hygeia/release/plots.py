@@ -20,6 +20,7 @@ from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from hygeia.data.schema import ColumnKind
 
@@ -305,5 +306,30 @@ def plot_epsilon_sweep(rows: Sequence[dict[str, Any]], current: float | None = N
     ax.tick_params(labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return to_png(fig)
+
+
+def plot_sentence_support(scores: Sequence[float], supported: Sequence[bool], critical: Sequence[bool]) -> bytes:
+    """One bar per drafted sentence: its best support score in the source, by the grounding verdict.
+
+    Supported sentences are filled blue, unsupported ones outlined orange, and those with an unsupported
+    critical fact also hatched, so the three read apart in greyscale too.
+    """
+    n = len(scores)
+    fig = Figure(figsize=(6.4, max(1.6, 0.28 * n + 0.9)))
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    for i, (score, ok, bad) in enumerate(zip(scores, supported, critical, strict=True)):
+        style = ({"color": REAL} if ok else
+                 {"facecolor": "white", "edgecolor": SYNTH, "linewidth": 1.5, "hatch": "///" if bad else None})
+        ax.barh(y[i], max(float(score), 0.0), height=0.7, **style)
+    ax.set_yticks(y, [f"S{i + 1}" for i in range(n)], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("support score of the best source passage", fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    handles = [Patch(color=REAL, label="supported"), Patch(facecolor="white", edgecolor=SYNTH, label="unsupported"),
+               Patch(facecolor="white", edgecolor=SYNTH, hatch="///", label="unsupported critical fact")]
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
     fig.tight_layout()
     return to_png(fig)

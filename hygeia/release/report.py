@@ -42,7 +42,7 @@ MAX_DISTRIBUTION_PLOTS = 40
 FAMILY_ORDER = ("fidelity", "utility", "privacy", "fairness")
 _SEVERITY_RANK = {"critical": 0, "blocking": 0, "error": 0, "high": 0, "warning": 1, "medium": 1,
                   "info": 2, "low": 2}
-_TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass
@@ -102,27 +102,27 @@ def render_report(ctx: ReportContext, figures: dict[str, bytes] | None = None) -
     """Render the report to an HTML string; figures are made when not given."""
     if figures is None:
         figures = make_figures(ctx)
-    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     corr = _correlation_detail(ctx)
     view = {
         "ctx": ctx,
-        "status_class": _status_class(ctx.status),
+        "status_class": status_class(ctx.status),
         "headline": [_headline_view(ctx.scorecard, n) for n in HEADLINE
                      if n in ctx.scorecard or n not in _OPTIONAL_HEADLINE],
-        "families": _families(ctx.scorecard),
+        "families": family_views(ctx.scorecard),
         "distributions": _distribution_views(ctx, figures),
         "columns_not_plotted": _columns_not_plotted(ctx),
-        "correlation": _figure(figures, "correlation_difference", _corr_alt(corr)),
+        "correlation": figure_view(figures, "correlation_difference", _corr_alt(corr)),
         "top_pairs": _top_pairs(corr),
-        "dcr": _figure(figures, "dcr_histogram", _dcr_alt(_dcr_histogram(ctx.scorecard))),
-        "subgroups": _figure(figures, "subgroups", "Per-subgroup bars: share of rows real vs synthetic, fidelity vs "
+        "dcr": figure_view(figures, "dcr_histogram", _dcr_alt(_dcr_histogram(ctx.scorecard))),
+        "subgroups": figure_view(figures, "subgroups", "Per-subgroup bars: share of rows real vs synthetic, fidelity vs "
                              "its real-holdout ceiling, and TSTR vs TRTR; exact numbers are in the table below."),
         "groups": [_group_view(g) for g in _subgroups(ctx.scorecard)],
         "findings": sorted(ctx.findings, key=lambda f: _SEVERITY_RANK.get(str(f.get("severity", "")).lower(), 3)),
         "severity_class": lambda s: {0: "sev-high", 1: "sev-medium", 2: "sev-low"}.get(
             _SEVERITY_RANK.get(str(s).lower(), 3), "sev-low"),
-        "provenance": [(str(k), _provenance_value(v)) for k, v in ctx.provenance.items()],
+        "provenance": [(str(k), provenance_value(v)) for k, v in ctx.provenance.items()],
         "dp": _privacy_view(ctx.provenance),
         "sweep": _sweep_view(ctx.provenance, figures),
     }
@@ -171,7 +171,7 @@ def _headline_view(scorecard: Scorecard, name: str) -> dict[str, Any]:
     return {**view, "label": label, "hint": hint}
 
 
-def _families(scorecard: Scorecard) -> list[tuple[str, list[dict[str, Any]]]]:
+def family_views(scorecard: Scorecard) -> list[tuple[str, list[dict[str, Any]]]]:
     names = list(dict.fromkeys([*FAMILY_ORDER, *(m.family for m in scorecard)]))
     return [(f, [_metric_view(m) for m in scorecard.family(f)]) for f in names if scorecard.family(f)]
 
@@ -183,14 +183,14 @@ def _columns_not_plotted(ctx: ReportContext) -> int:
     return len(shared) - len(plotted_columns(ctx))
 
 
-def _status_class(status: str) -> str:
+def status_class(status: str) -> str:
     low = status.lower()
     if "reject" in low:
         return "status-rejected"
     return "status-released" if low.startswith("released") else "status-pending"
 
 
-def _figure(figures: dict[str, bytes], name: str, alt: str) -> dict[str, str] | None:
+def figure_view(figures: dict[str, bytes], name: str, alt: str) -> dict[str, str] | None:
     png = figures.get(name)
     return None if png is None else {"src": _data_uri(png), "alt": alt}
 
@@ -205,7 +205,7 @@ def _distribution_views(ctx: ReportContext, figures: dict[str, bytes]) -> list[d
         kind = ctx.schema[col].kind
         summary = _column_summary(ctx.real[col], ctx.synthetic[col], kind) if ctx.real is not None else ""
         alt = f"Distribution of column {col} ({kind.value}), real vs synthetic. {summary}".strip()
-        figure = _figure(figures, plots.distribution_figure_name(i, col), alt)
+        figure = figure_view(figures, plots.distribution_figure_name(i, col), alt)
         if figure is not None or ctx.real is not None:  # without real rows, only stored figures can be shown
             views.append({"column": col, "kind": kind.value, "summary": summary, "figure": figure})
     return views
@@ -342,12 +342,12 @@ def _sweep_view(provenance: dict[str, Any], figures: dict[str, bytes]) -> dict[s
               "current": own is not None and r.get("epsilon") == own} for r in ordered]
     listed = "; ".join(f"ε {t['epsilon']}: fidelity {t['fidelity']}, utility {t['utility']}, MIA AUC {t['privacy']}"
                        for t in table)
-    figure = _figure(figures, "epsilon_sweep", f"Line chart of fidelity, utility and membership-inference AUC "
+    figure = figure_view(figures, "epsilon_sweep", f"Line chart of fidelity, utility and membership-inference AUC "
                                                f"against the privacy budget ε. {listed}.")
     return {"rows": table, "figure": figure}
 
 
-def _provenance_value(value: Any) -> dict[str, Any]:
+def provenance_value(value: Any) -> dict[str, Any]:
     """Scalars inline; mappings and lists as indented JSON (``pre`` keeps them legible)."""
     if isinstance(value, (dict, list, tuple)):
         return {"block": True, "text": json.dumps(value, indent=2, default=str, sort_keys=True)}

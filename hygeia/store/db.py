@@ -154,6 +154,10 @@ class Store:
     def set_status(self, conn: Connection, artifact_id: str, status: str) -> None:
         conn.execute(update(artifacts_table).where(artifacts_table.c.id == artifact_id).values(status=status))
 
+    def set_gate_passed(self, conn: Connection, artifact_id: str, passed: bool) -> None:
+        """The gate's verdict on the text that would be released (a reviewer's edit is gated again)."""
+        conn.execute(update(artifacts_table).where(artifacts_table.c.id == artifact_id).values(gate_passed=passed))
+
     def get_artifact(self, artifact_id: str) -> ArtifactRecord:
         with self.engine.connect() as conn:
             row = conn.execute(select(artifacts_table).where(artifacts_table.c.id == artifact_id)).first()

@@ -18,7 +18,7 @@ from hygeia.text.prompts import load_template
 
 
 
-import chat_server  # noqa: E402  (tests/text/conftest.py puts this folder on sys.path)
+import chat_server  # noqa: E402  (tests/conftest.py puts tests/text on sys.path)
 import drafting_notes as notes  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": "You draft clinical text."},

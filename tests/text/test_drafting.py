@@ -19,7 +19,7 @@ from hygeia.text.prompts import load_template
 
 
 import drafting_notes as notes  # noqa: E402
-import chat_server  # noqa: E402  (tests/text/conftest.py puts this folder on sys.path)
+import chat_server  # noqa: E402  (tests/conftest.py puts tests/text on sys.path)
 
 RAW = "Mr. Harold Vance (MRN 4471902) was admitted on 03/02/2024 with pneumonia and treated with doxycycline 100 mg."
 DEID_TEXT = ("Mr. Peter Lund (MRN 9012345) was admitted on 05/19/2024 with pneumonia and treated with "

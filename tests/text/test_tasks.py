@@ -22,7 +22,7 @@ from hygeia.text.tasks import TASKS, body_text, get_task, reading_grade
 
 
 import drafting_notes as notes  # noqa: E402
-import chat_server  # noqa: E402  (tests/text/conftest.py puts this folder on sys.path)
+import chat_server  # noqa: E402  (tests/conftest.py puts tests/text on sys.path)
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DISCHARGE_SECTIONS = ["Reason for admission", "Hospital course", "Discharge medications", "Follow-up"]
 
