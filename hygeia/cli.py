@@ -371,7 +371,7 @@ def demo(
     seed: SeedOpt = 0,
 ) -> None:
     """Run the whole path on the bundled ACTG 175 HIV trial table (2,139 patients, from the lifelines wheel),
-    then the clinical-text gateway on two bundled synthetic discharge notes.
+    then the clinical-text gateway on three bundled synthetic notes.
 
     Fits, samples, evaluates and gates; records an approval by the reviewer `demo` (labelled as automated in
     the ledger and the model card, since no person looked); writes a release folder. For each note:

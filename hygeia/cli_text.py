@@ -291,6 +291,11 @@ def review_edit(
 
 
 # -- demo ------------------------------------------------------------------------------------------------
+#: The bundled notes (hygeia/text/examples) and the task the demo drafts from each.
+DEMO_NOTES = {"pneumonia_discharge.txt": "discharge-summary", "heart_failure_discharge.txt": "discharge-summary",
+              "dyspepsia_visit.txt": "note-summary"}
+
+
 def demo_text(store, folder: Path, seed: int) -> None:  # type: ignore[no-untyped-def]
     """The text half of `hygeia demo`: each bundled note through de-identification, drafting, grounding, the
     gate, an automated (labelled) approval and release."""
@@ -300,13 +305,13 @@ def demo_text(store, folder: Path, seed: int) -> None:  # type: ignore[no-untype
     from hygeia.governance.release import release_artifact
     from hygeia.governance.review import ReviewQueue
 
-    notes = sorted(p for p in resources.files("hygeia.text").joinpath("examples").iterdir() if p.name.endswith(".txt"))
-    out.print(f"\n[bold]Clinical text gateway[/]: {len(notes)} bundled synthetic notes (no real patient)")
-    for note in notes:
-        name = note.name.removesuffix(".txt")
+    examples = resources.files("hygeia.text").joinpath("examples")
+    out.print(f"\n[bold]Clinical text gateway[/]: {len(DEMO_NOTES)} bundled synthetic notes (no real patient)")
+    for file_name, task in DEMO_NOTES.items():
+        note, name = examples.joinpath(file_name), file_name.removesuffix(".txt")
         with steps() as on_step:
-            result = draft_candidate(note.read_text(encoding="utf-8"), "discharge-summary", out_dir=folder / name,
-                                     seed=seed, source=note.name, store=store, actor="demo", on_step=on_step)
+            result = draft_candidate(note.read_text(encoding="utf-8"), task, out_dir=folder / name,
+                                     seed=seed, source=file_name, store=store, actor="demo", on_step=on_step)
         _print_text_result(result)
         if not result.verdict.passed:
             err.print(f"the gate blocked the draft of {note.name}; it stays in the queue unreleased")
@@ -314,4 +319,4 @@ def demo_text(store, folder: Path, seed: int) -> None:  # type: ignore[no-untype
         ReviewQueue(store).decide(result.artifact_id, "approve", reviewer="demo", role="automated demo",
                                   comment="Recorded automatically by `hygeia demo`; no clinician read this draft.")
         released = release_artifact(store, result.artifact_id, folder / f"{name}-release", actor="demo")
-        out.print(f"released (automated approval): {released / 'discharge-summary.txt'}")
+        out.print(f"released (automated approval): {released / f'{task}.txt'}")

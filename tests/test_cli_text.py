@@ -117,3 +117,13 @@ def test_draft_with_an_unreachable_endpoint_fails_cleanly(note, hygeia_env, caps
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2 and len(errors) == 1 and "could not be reached" in errors[0] and "Traceback" not in err
     assert not (hygeia_env / "c").exists()
+
+
+def test_demo_releases_every_bundled_note(hygeia_env, store_url, capsys):
+    from hygeia.cli_text import DEMO_NOTES, demo_text
+
+    demo_text(Store(store_url), hygeia_env / "text", seed=0)
+    for file_name, task in DEMO_NOTES.items():
+        released = hygeia_env / "text" / f"{file_name.removesuffix('.txt')}-release" / f"{task}.txt"
+        assert released.read_text(encoding="utf-8").strip(), released
+    assert Ledger(Store(store_url)).verify().ok
