@@ -70,3 +70,20 @@ def hygeia_env(tmp_path, monkeypatch, store_url: str):
     monkeypatch.setenv("HYGEIA_DATABASE_URL", store_url)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def run(capsys):
+    """Run ``hygeia ARGS...`` in-process; returns (exit code, stdout, stderr)."""
+    from hygeia.cli import main
+
+    def invoke(*args: object) -> tuple[int, str, str]:
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke

@@ -16,15 +16,6 @@ from hygeia.release.export import verify_manifest
 from hygeia.store import Store
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 @pytest.fixture
 def actg_csv(tmp_path) -> Path:
@@ -37,11 +28,11 @@ def _artifact_id(stdout: str) -> str:
     return next(w for w in stdout.split() if w.startswith("tab-"))
 
 
-def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
+def test_synth_review_release_path(hygeia_env, actg_csv, run) -> None:
     optout = hygeia_env / "optout.txt"
     ids = pd.read_csv(actg_csv)["pidnum"].head(100)
     optout.write_text("\n".join(map(str, ids)) + "\n")
-    code, out, err = run(capsys, "synth", actg_csv, "--policy", "demo", "--opt-out", optout, "--out", "cand",
+    code, out, err = run("synth", actg_csv, "--policy", "demo", "--opt-out", optout, "--out", "cand",
                          "--seed", "3")
     assert code == 0, out + err
     artifact = _artifact_id(out)
@@ -51,18 +42,18 @@ def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
     assert len(synthetic) == 2139 - 100
     assert not set(synthetic["pidnum"].astype(str)) & set(ids.astype(str))  # surrogates, never real ids
 
-    code, out, _ = run(capsys, "review", "list")
+    code, out, _ = run("review", "list")
     assert artifact in out and "candidate" in out
-    code, out, _ = run(capsys, "review", "show", artifact)
+    code, out, _ = run("review", "show", artifact)
     assert code == 0 and "gate: PASSED" in out and "privacy.mia_auc" in out and "report.html" in out
-    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    code, _, err = run("release", artifact, "--out", "rel")
     assert code == 2 and "has not been approved" in err and not (hygeia_env / "rel").exists()
-    code, _, err = run(capsys, "review", "reject", artifact, "--reviewer", "dr.lee")
+    code, _, err = run("review", "reject", artifact, "--reviewer", "dr.lee")
     assert code == 2 and "--comment" in err
 
-    code, out, _ = run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee", "--role", "data steward")
+    code, out, _ = run("review", "approve", artifact, "--reviewer", "dr.lee", "--role", "data steward")
     assert code == 0
-    code, out, err = run(capsys, "release", artifact, "--out", "rel")
+    code, out, err = run("release", artifact, "--out", "rel")
     assert code == 0, err
     release = hygeia_env / "rel"
     names = {p.name for p in release.iterdir()}
@@ -82,36 +73,36 @@ def test_synth_review_release_path(hygeia_env, actg_csv, capsys) -> None:
     assert events == ["ingest", "consent", "quality", "fit", "sample", "evaluate", "gate", "review", "release"]
     consent = next(e for e in Ledger(store).entries(artifact) if e.event == "consent")
     assert consent.content["payload"]["opt_out_removed"] == 100
-    code, out, _ = run(capsys, "ledger", "verify")
+    code, out, _ = run("ledger", "verify")
     assert code == 0 and "intact" in out
-    code, out, _ = run(capsys, "ledger", "checkpoint", "--out", "cp.json")
+    code, out, _ = run("ledger", "checkpoint", "--out", "cp.json")
     assert code == 0 and json.loads((hygeia_env / "cp.json").read_text())["size"] == len(Ledger(store).entries())
-    code, out, _ = run(capsys, "ledger", "verify", "--checkpoint", "cp.json")
+    code, out, _ = run("ledger", "verify", "--checkpoint", "cp.json")
     assert code == 0 and "2 signed checkpoint" in out  # the stored one and the copy
 
 
-def test_gate_failure_exits_3_and_blocks_release(hygeia_env, actg_csv, capsys) -> None:
+def test_gate_failure_exits_3_and_blocks_release(hygeia_env, actg_csv, run) -> None:
     strict = hygeia_env / "strict.yaml"
     strict.write_text("target: cens\nthresholds: {fidelity.overall: 0.999}\n")
-    code, out, _ = run(capsys, "synth", actg_csv, "--policy", strict, "--out", "cand")
+    code, out, _ = run("synth", actg_csv, "--policy", strict, "--out", "cand")
     assert code == 3 and "fidelity.overall" in out
     artifact = _artifact_id(out)
-    assert run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee")[0] == 0
-    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    assert run("review", "approve", artifact, "--reviewer", "dr.lee")[0] == 0
+    code, _, err = run("release", artifact, "--out", "rel")
     assert code == 2 and "failed the gate" in err and not (hygeia_env / "rel").exists()
 
 
-def test_edited_candidate_cannot_be_released(hygeia_env, actg_csv, capsys) -> None:
-    code, out, _ = run(capsys, "synth", actg_csv, "--policy", "demo", "--out", "cand")
+def test_edited_candidate_cannot_be_released(hygeia_env, actg_csv, run) -> None:
+    code, out, _ = run("synth", actg_csv, "--policy", "demo", "--out", "cand")
     artifact = _artifact_id(out)
-    run(capsys, "review", "approve", artifact, "--reviewer", "dr.lee")
+    run("review", "approve", artifact, "--reviewer", "dr.lee")
     with open(hygeia_env / "cand" / "synthetic.csv", "a") as fh:
         fh.write(fh.name and "1,2,3\n")
-    code, _, err = run(capsys, "release", artifact, "--out", "rel")
+    code, _, err = run("release", artifact, "--out", "rel")
     assert code == 2 and "changed after the gate" in err and not (hygeia_env / "rel").exists()
 
 
-def test_ledger_verify_names_a_tampered_entry(hygeia_env, capsys) -> None:
+def test_ledger_verify_names_a_tampered_entry(hygeia_env, run) -> None:
     ledger = Ledger(Store())
     for i in range(4):
         ledger.append("ingest", {"i": i}, actor="t")
@@ -119,7 +110,7 @@ def test_ledger_verify_names_a_tampered_entry(hygeia_env, capsys) -> None:
 
     with ledger.store.engine.begin() as conn:
         conn.execute(text("UPDATE ledger SET body = replace(body, 'ingest', 'ingesT') WHERE seq = 2"))
-    code, _, err = run(capsys, "ledger", "verify")
+    code, _, err = run("ledger", "verify")
     assert code == 4 and "entry 2" in err
 
 
@@ -176,13 +167,13 @@ def _frame(path: Path, frame: pd.DataFrame) -> Path:
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_is_one_clear_line_and_harms_nothing(sqlite_env, capsys, case: str) -> None:
+def test_bad_input_is_one_clear_line_and_harms_nothing(sqlite_env, run, case: str) -> None:
     make, extra, expected = BAD_INPUTS[case]
     data = make(sqlite_env)
     (sqlite_env / "bad_policy.yaml").write_text("name: x\ntresholds: {privacy.mia_auc: 0.6}\n")
     extra = [str(sqlite_env / "bad_policy.yaml") if a == "POLICY" else a for a in extra]
     before = Ledger(Store()).head()
-    code, out, err = run(capsys, "synth", data, "--out", "cand", *extra)
+    code, out, err = run("synth", data, "--out", "cand", *extra)
     assert code != 0
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], err
@@ -192,10 +183,10 @@ def test_bad_input_is_one_clear_line_and_harms_nothing(sqlite_env, capsys, case:
     assert Ledger(Store()).head() == before and Ledger(Store()).verify().ok
 
 
-def test_existing_output_folder_is_never_overwritten(sqlite_env, capsys) -> None:
+def test_existing_output_folder_is_never_overwritten(sqlite_env, run) -> None:
     (sqlite_env / "cand").mkdir()
     (sqlite_env / "cand" / "keep.txt").write_text("mine")
-    code, _, err = run(capsys, "synth", _frame(sqlite_env / "d.csv", _real_frame()), "--out", "cand")
+    code, _, err = run("synth", _frame(sqlite_env / "d.csv", _real_frame()), "--out", "cand")
     assert code == 2 and "not empty" in err
     assert (sqlite_env / "cand" / "keep.txt").read_text() == "mine"
 
@@ -207,20 +198,21 @@ def test_debug_shows_the_traceback(sqlite_env, capsys) -> None:
         main(["--debug", "profile", str(sqlite_env / "absent.csv")])
 
 
-def test_profile_lists_identifiers_and_findings(sqlite_env, actg_csv, capsys) -> None:
-    code, out, _ = run(capsys, "profile", actg_csv, "--target", "cens", "--json", "profile.json")
+def test_profile_lists_identifiers_and_findings(sqlite_env, actg_csv, run) -> None:
+    code, out, _ = run("profile", actg_csv, "--target", "cens", "--json", "profile.json")
     assert code == 0 and "pidnum" in out and "not modelled" in out
     profile = json.loads((sqlite_env / "profile.json").read_text())
     assert any(f["check"] == "constant" and f["column"] == "zprior" for f in profile["findings"])
 
 
-def test_help_teaches_every_command(capsys) -> None:
-    for args in ([], ["synth"], ["evaluate"], ["review"], ["release"], ["ledger"], ["profile"], ["demo"]):
-        code, out, _ = run(capsys, *args, "--help")
+def test_help_teaches_every_command(run) -> None:
+    for args in ([], ["synth"], ["evaluate"], ["review"], ["release"], ["ledger"], ["profile"], ["demo"], ["deid"],
+                 ["deid", "evaluate"], ["draft"], ["review", "edit"]):
+        code, out, _ = run(*args, "--help")
         assert code == 0 and "Usage" in out
 
 
-def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
+def test_evaluate_scores_any_table_and_gates_it(sqlite_env, run) -> None:
     real = _real_frame().sample(frac=1.0, random_state=0).reset_index(drop=True)
     train, holdout = real.iloc[:1400], real.iloc[1400:]
     _frame(sqlite_env / "train.csv", train)
@@ -228,7 +220,7 @@ def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
     # An honest stand-in for another tool's output: unseen real rows of the same population.
     _frame(sqlite_env / "fresh.csv", holdout.iloc[:300])
     _frame(sqlite_env / "copy.csv", train.sample(700, random_state=1))
-    code, out, err = run(capsys, "evaluate", "train.csv", "copy.csv", "--holdout", "holdout.csv", "--policy", "demo",
+    code, out, err = run("evaluate", "train.csv", "copy.csv", "--holdout", "holdout.csv", "--policy", "demo",
                          "--json", "copy.json")
     assert code == 3, err
     scores = json.loads((sqlite_env / "copy.json").read_text())
@@ -236,10 +228,10 @@ def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
     assert by_name["privacy.exact_copy_rate"]["value"] > 0.9 and by_name["privacy.exact_copy_rate"]["passed"] is False
     assert not scores["verdict"]["passed"]
 
-    code, out, err = run(capsys, "evaluate", "train.csv", "copy.csv", "--policy", "demo")
+    code, out, err = run("evaluate", "train.csv", "copy.csv", "--policy", "demo")
     assert code == 3 and "not computed" in out  # no holdout: privacy cannot be measured, the gate fails closed
 
-    code, out, err = run(capsys, "evaluate", "train.csv", "fresh.csv", "--holdout", "holdout.csv", "--target", "cens",
+    code, out, err = run("evaluate", "train.csv", "fresh.csv", "--holdout", "holdout.csv", "--target", "cens",
                          "--sensitive", "gender,race", "--json", "fresh.json")
     assert code == 0, out + err
     by_name = {m["name"]: m for m in json.loads((sqlite_env / "fresh.json").read_text())["metrics"]}
@@ -247,15 +239,15 @@ def test_evaluate_scores_any_table_and_gates_it(sqlite_env, capsys) -> None:
     assert by_name["utility.tstr_trtr_ratio"]["value"] > 0.85
 
 
-def test_schema_file_overrides_kinds_and_drops_columns(sqlite_env, capsys) -> None:
+def test_schema_file_overrides_kinds_and_drops_columns(sqlite_env, run) -> None:
     data = _frame(sqlite_env / "d.csv", _real_frame())
     (sqlite_env / "schema.yaml").write_text("columns:\n  karnof: integer\ndrop: [preanti, cd496]\n")
-    code, out, err = run(capsys, "synth", data, "--schema", "schema.yaml", "--policy", "demo", "--out", "cand")
+    code, out, err = run("synth", data, "--schema", "schema.yaml", "--policy", "demo", "--out", "cand")
     assert code in (0, 3), err
     synthetic = pd.read_csv(sqlite_env / "cand" / "synthetic.csv")
     assert "preanti" not in synthetic and "cd496" not in synthetic and "karnof" in synthetic
     (sqlite_env / "typo.yaml").write_text("columns:\n  karnoff: integer\n")
-    code, _, err = run(capsys, "synth", data, "--schema", "typo.yaml", "--out", "cand2")
+    code, _, err = run("synth", data, "--schema", "typo.yaml", "--out", "cand2")
     assert code == 2 and "did you mean 'karnof'" in err and len(err.strip().splitlines()) == 1
 
 
@@ -263,10 +255,10 @@ def test_schema_file_overrides_kinds_and_drops_columns(sqlite_env, capsys) -> No
 DP_COLUMNS = ["pidnum", "age", "gender", "race", "preanti", "cd40", "cd420", "cens"]
 
 
-def test_epsilon_sweep_writes_one_gated_candidate_per_epsilon(sqlite_env, capsys) -> None:
+def test_epsilon_sweep_writes_one_gated_candidate_per_epsilon(sqlite_env, run) -> None:
     hygeia_env = sqlite_env
     data = _frame(hygeia_env / "actg_small.csv", _real_frame()[DP_COLUMNS].head(800))
-    code, out, err = run(capsys, "synth", data, "--epsilon", "1,20", "--param", "shrinkage=0.05",
+    code, out, err = run("synth", data, "--epsilon", "1,20", "--param", "shrinkage=0.05",
                          "--param", "delta=1e-6", "--out", "sweep")
     assert "Epsilon sweep" in out, out + err
     ids = [w for w in out.split() if w.startswith("tab-")]
@@ -280,7 +272,7 @@ def test_epsilon_sweep_writes_one_gated_candidate_per_epsilon(sqlite_env, capsys
         fit = next(e for e in Ledger(Store()).entries(artifact) if e.event == "fit").content["payload"]
         assert fit["parameters"]["epsilon"] == float(epsilon) and fit["parameters"]["shrinkage"] == 0.05
         assert fit["privacy_spent"] == {"epsilon": float(epsilon), "delta": 1e-6}  # YAML's 1e-6 read as a number
-    code, out, _ = run(capsys, "review", "list")
+    code, out, _ = run("review", "list")
     assert all(a in out for a in artifacts)
 
 
@@ -305,8 +297,8 @@ def test_training_progress_shows_in_the_status_line(monkeypatch) -> None:
         assert progress_hook.get() is None  # only commands that fit ask for it (it imports torch)
 
 
-def test_synth_help_teaches_privacy_options(capsys) -> None:
-    code, out, _ = run(capsys, "synth", "--help")
+def test_synth_help_teaches_privacy_options(run) -> None:
+    code, out, _ = run("synth", "--help")
     assert code == 0
     for words in ("--epsilon", "1,3,10", "--max-time", "--param", "epsilon-<e>"):
         assert words in out, words
