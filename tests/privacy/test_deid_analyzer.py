@@ -90,3 +90,43 @@ def test_batch_equals_single_and_empty_text_has_no_spans() -> None:
     batch = detect_phi_batch(texts)
     assert batch[1] == [] and batch[2] == []
     assert batch[0] == detect_phi(NOTE) and batch[3] == detect_phi(CAPS_NOTES[0][0])
+
+
+def test_ner_reads_only_windows_and_maps_entities_back() -> None:
+    from hygeia.privacy.deid.analyzer import CompactText, Entity, ner_windows
+
+    note = "PT SEEN BY DR KOWALSKI. WIFE AT BEDSIDE.\nTransferred from Quillfeather Infirmary today.\nBP 120/80."
+    windows = ner_windows(note)
+    assert windows and all(a >= note.index("\n") for a, _ in windows)  # the ALL-CAPS line is left to the rules
+    compact = CompactText.of(note)
+    assert len(compact.text) < len(note)
+    start = compact.text.index("Quillfeather")
+    back = compact.to_note([Entity(start, start + len("Quillfeather"), "ORG")])
+    assert [note[e.start_char:e.end_char] for e in back] == ["Quillfeather"]
+
+
+def test_ner_skips_labels_abbreviations_and_titles() -> None:
+    from hygeia.privacy.deid.analyzer import ner_windows
+
+    assert ner_windows("TECHNIQUE: images obtained. RV and LV normal. Dr and MD present. Seen on Aug 3.") == []
+
+
+def test_caseless_twin_gives_the_same_matches() -> None:
+    import re
+
+    from hygeia.privacy.deid import caseless
+
+    pattern = re.compile(r"\b(?:mrn|acct)\s*[:#]?\s*(?P<phi>[A-Z0-9]{4,})", re.IGNORECASE)
+    text = "MRN: AB1234, acct# x9912, Mrn 7781"
+    assert [m.span("phi") for m in caseless.finditer(pattern, text)] == [m.span("phi") for m in pattern.finditer(text)]
+    assert caseless.lowered_twin(re.compile(r"(?-i:AB)c", re.IGNORECASE)) is None  # a case-sensitive part: no twin
+
+
+@pytest.mark.parametrize("text", [
+    "## Allergies\nSulfa drugs (rash).\n",
+    "History of present illness: fever to 39.2 C, cough with green sputum.",
+    "Vitamin D 25 nmol/L. Hep B surface antibody positive.",
+])
+def test_clinical_content_that_reads_like_names_or_places_is_kept(text: str) -> None:
+    # Each of these was once replaced: an allergy turned into a place, a temperature unit into an initial.
+    assert [text[s.start:s.end] for s in detect_phi(text)] == []

@@ -94,3 +94,78 @@ def test_hospitals_and_cities_in_any_case() -> None:
 def test_states_countries_and_the_word_hospital_alone_are_kept() -> None:
     rec = LocationRecognizer()
     assert hits(rec, "Moved to Massachusetts from Canada; the hospital course was brief.") == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("UDI (01)00643169007222(17)260128(10)A1234B", "(01)00643169007222(17)260128(10)A1234B"),
+    ("UDI (01) 00643169007222 (17) 260128 (10) A1234B", "(01) 00643169007222 (17) 260128 (10) A1234B"),
+    ("label +H123PROD1234/$$3200101LOT5/16D20200101Q", "+H123PROD1234/$$3200101LOT5/16D20200101Q"),
+])
+def test_unique_device_identifiers(text: str, value: str) -> None:
+    assert ("DEVICE", value) in hits(ClinicalIdRecognizer(), text)
+
+
+def test_device_identifier_shapes_leave_electrolytes_and_references() -> None:
+    assert [e for e, _ in hits(ClinicalIdRecognizer(), "K+ 4.1, Mg++ 2.0, (01) see above")] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("License plate 4 XK 221", ("VEHICLE", "4 XK 221")),
+    ("plate 070 xzq noted", ("VEHICLE", "070 xzq")),          # a lower-case note; the word after is no group
+    ("Serial No.: RNB 204 417 H", ("DEVICE", "RNB 204 417 H")),
+    ("serial 123456 noted", ("DEVICE", "123456")),
+    ("MR #: 55123", ("MRN", "55123")),
+    ("hearing aids, serial numbers 1234A567", ("DEVICE", "1234A567")),
+])
+def test_grouped_plates_and_serials(text: str, expected: tuple[str, str]) -> None:
+    assert expected in hits(ClinicalIdRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", [
+    "vehicle 2 days ago", "tag 12 hr", "VEHICLE 2 DAYS AGO",   # groups that are words
+    "Platelets 250 K, plateau 12 days",                        # the keyword must be a whole word
+    "shift 0700-1900, RN 1900-0700",                           # a time range, not an identifier
+    "Plan 1 of 3, group 2",
+])
+def test_words_times_and_counts_after_id_keywords_are_kept(text: str) -> None:
+    assert hits(ClinicalIdRecognizer(), text) == []
+
+
+def test_ipv6_compressed_and_international_phone() -> None:
+    text = "host 2001:db8::8a2e:370:7334 and fe80::1; at 10::30. Tel +44 20 7946 0958, +33 1 42 68 53 00."
+    found = hits(ClinicalContactRecognizer(), text)
+    assert ("IP_ADDRESS", "2001:db8::8a2e:370:7334") in found and ("IP_ADDRESS", "fe80::1") in found
+    assert ("PHONE_NUMBER", "+44 20 7946 0958") in found and ("PHONE_NUMBER", "+33 1 42 68 53 00") in found
+    assert not [v for e, v in found if v in ("10::30", "::")]
+
+
+def test_international_number_needs_eight_to_fifteen_digits() -> None:
+    assert hits(ClinicalContactRecognizer(), "dose +2 12 14 units") == []
+
+
+def test_zip_after_state_or_town_but_not_after_an_id_word() -> None:
+    rec = ClinicalAddressRecognizer()
+    assert ("ZIP", "01103") in hits(rec, "Springfield, Massachusetts 01103")
+    assert ("ZIP", "01103") in hits(rec, "Springfield 01103")
+    assert hits(rec, "Research consent on file: study ID 767403; 12345 steps") == []
+
+
+def test_town_of_several_words_before_a_state() -> None:
+    rec = LocationRecognizer()
+    assert ("CITY", "Oakbrook Terrace") in hits(rec, "Pt lives in Oakbrook Terrace, Illinois.")
+    assert [e for e, _ in hits(rec, "Research consent on file: study ID 767403.")] == []
+
+
+@pytest.mark.parametrize("text, org", [
+    ("He works as a machinist at Brightline Tooling.", "Brightline Tooling"),
+    ("She is employed as a cashier for Dunmore Grocers.", "Dunmore Grocers"),
+    ("Works in shipping at Castellan Logistics and smokes.", "Castellan Logistics"),
+])
+def test_employer_after_the_trade(text: str, org: str) -> None:
+    assert ("LOCATION", org) in hits(LocationRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", ["Pt works in the ICU at night.", "Retired from the Army in 2070.",
+                                  "works as a nurse at night"])
+def test_work_words_without_an_employer_name(text: str) -> None:
+    assert hits(LocationRecognizer(), text) == []

@@ -45,13 +45,14 @@ def _check_text(text: object, what: str = "the note") -> str:
     return text
 
 
-def detect_phi_batch(texts: Sequence[str], known_names: Sequence[set[str]] | None = None) -> list[list[PhiSpan]]:
+def detect_phi_batch(texts: Sequence[str], known_names: Sequence[set[str]] | None = None, *,
+                     workers: int = 1) -> list[list[PhiSpan]]:
     """PHI spans for each text (one spaCy ``nlp.pipe`` pass over the batch; fastest for many notes).
 
     ``known_names`` (optional, one set per text) are name words found earlier for the same patient:
-    their occurrences are marked too.
+    their occurrences are marked too. ``workers`` > 1 splits a large batch over that many processes.
     """
-    from hygeia.privacy.deid.analyzer import analyze_batch
+    from hygeia.privacy.deid.analyzer import analyze_parallel
     from hygeia.privacy.deid.lexicon import lexicon
     from hygeia.privacy.deid.resolve import merge, propagate, to_spans
 
@@ -63,7 +64,7 @@ def detect_phi_batch(texts: Sequence[str], known_names: Sequence[set[str]] | Non
     if not todo:
         return out
     lex = lexicon()
-    for i, results in zip(todo, analyze_batch([texts[i] for i in todo])):
+    for i, results in zip(todo, analyze_parallel([texts[i] for i in todo], workers)):
         known = known_names[i] if known_names is not None else ()
         out[i] = propagate(texts[i], merge(texts[i], to_spans(texts[i], results)), lex, known)
     return out
@@ -118,16 +119,17 @@ class Deidentifier:
         """``text`` with every identifier replaced; see :class:`DeidResult`."""
         return self.deidentify_batch([_check_text(text)], patients=[patient])[0]
 
-    def deidentify_batch(self, texts: Sequence[str], *, patients: Sequence[str | None] | None = None
-                         ) -> list[DeidResult]:
-        """Many notes at once (one spaCy pass); ``patients`` gives each note's patient id (or None)."""
+    def deidentify_batch(self, texts: Sequence[str], *, patients: Sequence[str | None] | None = None,
+                         workers: int = 1) -> list[DeidResult]:
+        """Many notes at once (one spaCy pass); ``patients`` gives each note's patient id (or None);
+        ``workers`` > 1 detects over that many processes."""
         texts = _check_texts(texts)
         patients = list(patients) if patients is not None else [None] * len(texts)
         if len(patients) != len(texts):
             raise DeidError(f"got {len(patients)} patient ids for {len(texts)} texts; give one per text (or None)")
         states = [self._state(p) for p in patients]
         # earlier notes of a patient name people that a later note may mention without any cue
-        spans_per_text = detect_phi_batch(texts, known_names=[s.known_names for s in states])
+        spans_per_text = detect_phi_batch(texts, known_names=[s.known_names for s in states], workers=workers)
         return [self._replace(t, spans, state, patient)
                 for t, spans, state, patient in zip(texts, spans_per_text, states, patients)]
 

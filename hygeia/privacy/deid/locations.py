@@ -22,7 +22,9 @@ from collections.abc import Sequence
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from hygeia.privacy.deid import caseless
 from hygeia.privacy.deid.lexicon import Lexicon, fold, lexicon
+from hygeia.privacy.deid.names import case_mode
 from hygeia.privacy.deid.recognizers import STATE_CODES, STATE_NAMES
 
 _FACILITY = re.compile(
@@ -56,16 +58,17 @@ _PLACE_CUE = re.compile(
     r"\b(?:in|from|to|near|of|lives|living|resides|residing|moved|visiting|born|native|resident|town|city|"
     r"travel(?:l?ed)?|trip|home)\W{1,3}$", re.I)
 _PLACE_CUE_ANY = re.compile(_PLACE_CUE.pattern.replace("\\W{1,3}$", "\\W{1,3}(?=[^\\W\\d_])"), re.I)
-_EMPLOYER = re.compile(r"\b(?:works?|worked|working|employed|employee|job|retired)\s+(?:at|for|by|with)\s+|"
-                       r"\bemployer\s*:\s*", re.I)
+# "works at", "employed by", "retired from", and with the trade between: "works as a machinist at",
+# "employed as a cashier for", "works in shipping at"
+_EMPLOYER = re.compile(r"\b(?:works?|worked|working|employed|employee|job|retired)"
+                       r"(?:\s+(?:as|in)\s+(?:an?\s+)?[a-z][a-z\-]*(?:\s+[a-z][a-z\-]*)?)?"
+                       r"\s+(?:at|for|by|with|from)\s+(?:the\s+)?|\bemployer\s*:\s*", re.I)
 _ORG_WORD = re.compile(r"[^\W\d_][\w'’&\-]*\.?|&")
 _TOWN_PREFIX = frozenset("north south east west new lake port fort mount mt st. saint".split())
 _WORD = re.compile(r"[^\W\d_][\w'’.\-]*")
 _CITY_STATE = re.compile(rf"(?:,\s*(?-i:{STATE_CODES})\b\.?|,\s*(?:{STATE_NAMES})\b|"
-                         rf"\s+(?:(?-i:{STATE_CODES})|{STATE_NAMES})\b\.?(?=,?\s+\d{{5}}))", re.I)
+                         rf"\s+(?:(?-i:{STATE_CODES})|{STATE_NAMES})\b\.?(?=,?\s+\d{{5}}(?:-\d{{4}})?(?![\w\-])))", re.I)
 _CITY_ZIP = re.compile(r"(?:,\s*|\s+)(?:[A-Za-z]{2}\.?,?\s+)?\d{5}(?:-\d{4})?(?![\w\-])")
-_NOT_LETTER = re.compile(r"[\W\d_]+")
-_NOT_UPPER = re.compile(r"[^A-ZÀ-ÖØ-Þ]+")
 _TITLES = frozenset("dr doctor mr mrs ms miss prof".split())
 _STOP = frozenset("the a an at in on of to from for with and or by as is was be are were per via into onto near "
                   "than then that this these those his her their our your my its".split())
@@ -74,9 +77,7 @@ _STOP = frozenset("the a an at in on of to from for with and or by as is was be 
 def _upper_line(text: str, pos: int) -> bool:
     start = text.rfind("\n", 0, pos) + 1
     end = text.find("\n", pos)
-    line = text[start:end if end >= 0 else len(text)]
-    letters = len(_NOT_LETTER.sub("", line))
-    return letters > 0 and len(_NOT_UPPER.sub("", line)) / letters > 0.75
+    return case_mode(text[start:end if end >= 0 else len(text)], short=True) == "upper"
 
 
 class LocationRecognizer(EntityRecognizer):
@@ -117,9 +118,11 @@ class LocationRecognizer(EntityRecognizer):
 
     def facilities(self, text: str) -> list[tuple[str, int, int, float]]:
         spans = []
+        lowered = text.lower()  # one lower-casing for both patterns (see .caseless)
         for entity, pattern in (("HOSPITAL", _FACILITY), ("LOCATION", _PLACE)):
-            for match in pattern.finditer(text):
-                one_case = not any(c.isupper() for c in match.group()) or _upper_line(text, match.start())
+            for match in caseless.finditer(pattern, text, lowered):  # the match is lower-cased: read text
+                one_case = not any(c.isupper() for c in text[match.start():match.end()]) or \
+                    _upper_line(text, match.start())
                 begin = self._walk_back(text, match.start(), one_case)
                 names = [fold(w) for w in _WORD.findall(text[begin:match.start()])]
                 if any(w.rstrip(".") not in _SPECIALTY for w in names):
@@ -136,7 +139,7 @@ class LocationRecognizer(EntityRecognizer):
     def employers(self, text: str) -> list[tuple[int, int, float]]:
         """The organisation after "works at", "employed by", "Employer:" (up to the first plain word)."""
         spans = []
-        for cue in _EMPLOYER.finditer(text):
+        for cue in caseless.finditer(_EMPLOYER, text):
             one_case = _upper_line(text, cue.start()) or text[cue.end():cue.end() + 1].islower()
             end = cue.end()
             for word in _ORG_WORD.finditer(text, cue.end(), min(len(text), cue.end() + 80)):
@@ -151,7 +154,8 @@ class LocationRecognizer(EntityRecognizer):
                 if key in _STOP or not (capital or self.lex.is_name(key) or one_case and not self.lex.is_common(key)):
                     break
                 end = word.start() + len(bare)
-            if end > cue.end():
+            org = text[cue.end():end]
+            if end > cue.end() and not (" " not in org and self.lex.is_common(org)):  # "retired from the Army"
                 spans.append((cue.end(), end, 0.75))
         return spans
 
@@ -164,7 +168,7 @@ class LocationRecognizer(EntityRecognizer):
                 if span:
                     spans.append((*span, 0.85))
         words = [(m.start(), m.end(), m.group().rstrip(".,")) for m in _WORD.finditer(text)]
-        after_cue = {m.end() for m in _PLACE_CUE_ANY.finditer(text)}  # where a word right after a place cue starts
+        after_cue = {m.end() for m in caseless.finditer(_PLACE_CUE_ANY, text)}  # word starts right after a cue
         for i, (start, _, _) in enumerate(words):
             if start not in after_cue:
                 continue
@@ -217,6 +221,10 @@ class LocationRecognizer(EntityRecognizer):
             if self.lex.is_state(phrase):
                 return None
             if self.lex.is_city(phrase) or self._town(phrase, len(picked)):
+                break
+            # "Oakbrook Terrace, IL": before a state, capitalised words that are no plain word form the town
+            if len(picked) > 1 and not (listed_only or one_case) and all(w.group()[:1].isupper() and not self.lex.is_common(w.group())
+                                                     for w in picked[1:]):
                 break
             if len(picked) == 1:
                 if listed_only or one_case or self.lex.is_common(phrase) or len(phrase) <= 2 or \

@@ -23,9 +23,11 @@ the note (propagation), so one strong cue covers the whole note.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -68,6 +70,8 @@ _PARTICLES = frozenset("de da del della di do dos das du van von der den la le a
 _LATIN = frozenset("eg ie am pm vs cf al nb ps ad".split())  # "e.g.", "a.m.": abbreviations, not initials
 _FINAL_INITIALS = re.compile(r"(?<=[.;] )(?P<init>(?:[A-Za-z]\. ?){1,3}|[a-z]{2,3})[ \t]*$", re.M)
 _SKIP = frozenset({",", "(", ":", "\n"})
+# "... is a 45 year-old": the words before name the patient
+_INTRODUCED = re.compile(r"\s+is\s+an?\s+\d{1,3}[\s-]*(?:years?\b|yrs?\b|yo\b|y/o|y\.o\.|-year)", re.I)
 _SIGNATURE = re.compile(r"(?<![\w/])(?P<init>(?:[A-Z]\.? ?){1,3}[A-Z]\.?|[A-Z]{2,3})/(?P<user>[a-z][a-z0-9._]{1,})"
                         r"(?![\w/])")
 
@@ -79,10 +83,11 @@ class _Tok:
     text: str  # without a trailing "."
     dotted: bool
     line_mode: str = "mixed"
+    key: str = ""  # the folded text, read a dozen times per token: computed once
 
-    @property
-    def key(self) -> str:
-        return fold(self.text)
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = fold(self.text)
 
     @property
     def word(self) -> bool:
@@ -93,10 +98,18 @@ class _Tok:
         return len(self.text) == 1 and self.text.isalpha()
 
 
-def case_mode(text: str) -> str:
-    """"upper", "lower" or "mixed": on the first two, capitals say nothing about names."""
+def _number_between(text: str, cue: _Tok, tok: _Tok) -> bool:
+    """"spoke to Lee" names Lee; "fever to 39.2 C" names no one: a number between cue and word breaks the cue."""
+    return any(ch.isdigit() for ch in text[cue.end:tok.start])
+
+
+@lru_cache(maxsize=8192)  # every recognizer asks about the same lines
+def case_mode(text: str, short: bool = False) -> str:
+    """"upper", "lower" or "mixed": on the first two, capitals say nothing about names.
+
+    Text of fewer than 12 letters gives "" (too short to tell), unless ``short`` is set."""
     letters = len(_NOT_LETTER.sub("", text))
-    if letters < 12:
+    if letters < (1 if short else 12):
         return ""  # too short to tell: the caller falls back to the note's mode
     upper = len(_NOT_UPPER.sub("", text)) / letters
     return "upper" if upper > 0.75 else "lower" if upper < 0.02 else "mixed"
@@ -215,11 +228,11 @@ class NameRecognizer(EntityRecognizer):
             elif key in RELATIONS and not tok.dotted:
                 sign_off = key in ("sincerely", "regards", "dear")
                 j = self._skip(toks, i + 1, newlines=sign_off)
-                if j < len(toks) and toks[j].key not in TITLES:
+                if j < len(toks) and toks[j].key not in TITLES and not _number_between(text, tok, toks[j]):
                     run(j, j + 3, 0.85, listed_only=False, allow_clinical=sign_off)
             elif key in ROLES and not tok.dotted:
                 j = self._skip(toks, i + 1, newlines=False)
-                if j < len(toks) and toks[j].key not in TITLES:
+                if j < len(toks) and toks[j].key not in TITLES and not _number_between(text, tok, toks[j]):
                     run(j, j + 3, 0.8, listed_only=True)
             if (key in AFTER or self._review_cue(text, tok)) and i > 0:
                 self._before_report(toks, marked, i)
@@ -229,6 +242,7 @@ class NameRecognizer(EntityRecognizer):
             for i, tok in enumerate(toks):
                 if start <= tok.start and tok.end <= end and self._ner_word(tok, toks, i, text):
                     marked[i] = max(marked[i], 0.55)
+        self._introduced(text, toks, marked)
         self._grow(toks, marked, text)
         spans = self._spans(text, toks, marked)
         for m in _SIGNATURE.finditer(text):  # "JS/mk", "J.S./jsmith12": author initials and typist
@@ -241,6 +255,20 @@ class NameRecognizer(EntityRecognizer):
             if letters not in _LATIN and ("." in init or not (self.lex.is_common(init) or self.lex.is_clinical(init))):
                 spans.append((end.start("init"), end.start("init") + len(init), 0.6))
         return spans
+
+    def _introduced(self, text: str, toks: Sequence[_Tok], marked: list[float]) -> None:
+        """"Anna Kowalski is a 45 year-old ...": the words that open a note's first line about the patient."""
+        starts = [t.start for t in toks]
+        for m in _INTRODUCED.finditer(text):
+            j = bisect.bisect_left(starts, m.start()) - 1
+            run = []
+            while j >= 0 and len(run) < 3 and self._candidate(toks[j], listed_only=False) and \
+                    not self._vetoed(text, toks, j):
+                run.append(j)
+                j -= 1
+            if run and (j < 0 or not toks[j].word or toks[j].dotted or toks[j].key in _STOPS | TITLES):
+                for k in run:  # the name starts its clause ("Anna Kowalski is", not "Labs today is")
+                    marked[k] = max(marked[k], 0.75)
 
     @staticmethod
     def _skip(toks: Sequence[_Tok], j: int, newlines: bool) -> int:
@@ -312,6 +340,8 @@ class NameRecognizer(EntityRecognizer):
             return False  # spaCy guesses on one-case lines; "K 3.8, Glu 195" are lab values
         if tok.text.isupper() and len(tok.text) <= 4 and not self._listed(tok):
             return False  # "MMM", "EOMI": abbreviations
+        if tok.initial and re.search(r"[\d/]\s?$", text[max(0, tok.start - 2):tok.start]):
+            return False  # "39.2 C", "nmol/L": a unit after a number, not an initial
         if tok.key in self.lex.clinical or self._vetoed(text, toks, i) or tok.key in _CUES:
             return False
         return tok.initial or not self._plain(tok) or self._listed(tok)

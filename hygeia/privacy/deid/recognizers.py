@@ -20,6 +20,7 @@ from typing import ClassVar
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
+from hygeia.privacy.deid import caseless
 from hygeia.privacy.deid.dates import find_dates
 from hygeia.privacy.deid.lexicon import US_STATES, Lexicon, lexicon
 
@@ -47,11 +48,16 @@ class RegexRecognizer(EntityRecognizer):
         """False drops a match (a score, a lab value, a clinical word)."""
         return True
 
+    def span(self, text: str, entity: str, match: re.Match[str]) -> tuple[int, int]:
+        """The identifier's characters in ``match`` (the ``phi`` group, else all of it)."""
+        group = "phi" if "phi" in match.re.groupindex and match.group("phi") else 0
+        return match.span(group)
+
     def matches(self, text: str) -> Iterable[tuple[str, int, int, float]]:
+        lowered = text.lower()  # one lower-casing serves every case-insensitive pattern (see .caseless)
         for entity, pattern, score in self.PATTERNS:
-            for match in pattern.finditer(text):
-                group = "phi" if "phi" in pattern.groupindex and match.group("phi") else 0
-                start, end = match.span(group)
+            for match in caseless.finditer(pattern, text, lowered):
+                start, end = self.span(text, entity, match)
                 if end > start and self.keep(text, entity, match):
                     yield entity, start, end, score
 
@@ -104,6 +110,9 @@ class ClinicalContactRecognizer(RegexRecognizer):
         ("PHONE_NUMBER", re.compile(r"\b(?:pager|pgr|beeper|bpr|paged?|ext|extension|phone|tel|cell|call(?:ed)?|"
                                     r"reached|contact|callback|call\s*back)\.?\s*(?:#|no\.?|number|at)?\s*:?\s*(?P<phi>(?:\d-?){4,10}\d)"
                                     r"(?![\w\-/])", _I), 0.8),
+        # an international number: "+", a country code, then groups of digits (8 to 15 digits in all, see keep)
+        ("PHONE_NUMBER", re.compile(r"(?<![\w+])\+[1-9]\d{0,2}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,4}){2,4}(?![\w\-]|\.\d)"),
+         0.8),
         # a local number (555-1234): "3-4 days" has no such shape, lab ranges are not 3+4 digits
         ("PHONE_NUMBER", re.compile(r"(?<![\w\-/.])\d{3}-\d{4}(?![\w\-/]|\.\d)"), 0.6),
         ("EMAIL_ADDRESS", re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}(?![\w])", _I), 0.95),
@@ -112,6 +121,9 @@ class ClinicalContactRecognizer(RegexRecognizer):
                            r"(?:/[^\s<>\"')\]]*)?(?![\w@])(?<![.,;:])", _I), 0.8),
         ("IP_ADDRESS", re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"), 0.9),
         ("IP_ADDRESS", re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}(?![\w:])", _I), 0.9),
+        # compressed IPv6 ("2001:db8::8a2e:370:7334", "fe80::1"); keep() checks it parses and is no time
+        ("IP_ADDRESS", re.compile(r"(?<![\w:.])(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?"
+                                  r"(?![\w:])", _I), 0.85),
     ]
 
     def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
@@ -120,6 +132,12 @@ class ClinicalContactRecognizer(RegexRecognizer):
                 ipaddress.ip_address(match.group())
             except ValueError:
                 return False
+            groups = [g for g in match.group().split(":") if g]
+            if ":" in match.group() and len(groups) < 3 and not re.search(r"[a-f]", match.group(), _I):
+                return False  # "10::30" is a typo'd time, not an address
+        if entity == "PHONE_NUMBER" and match.group().startswith("+") and \
+                not 8 <= sum(c.isdigit() for c in match.group()) <= 15:
+            return False  # E.164 numbers have at most 15 digits
         if entity == "URL" and "@" in text[max(0, match.start() - 1):match.start()]:
             return False
         return True
@@ -132,14 +150,17 @@ class ClinicalIdRecognizer(RegexRecognizer):
     ENTITIES = ("US_SSN", "MRN", "ACCOUNT", "HEALTH_PLAN", "LICENSE", "DEVICE", "VEHICLE", "ID")
     CONTEXT = ("mrn", "mr#", "medical record", "acct", "account", "policy", "member", "dea", "npi", "license",
                "serial", "device", "plate", "vin", "ssn", "social security")
-    _VALUE = r"\s*(?:#|no\.?|num(?:ber)?\.?|id|n°)?\s*[:#=]?\s*(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,}[A-Z0-9])"
-    # plates are also written with a space: "070 XZQ"
-    _PLATE = r"\s*(?:#|no\.?|num(?:ber)?\.?)?\s*[:#=]?\s*(?P<phi>[A-Z0-9]{1,4}[ \-][A-Z0-9]{2,6}(?![\w\-])|" \
-             r"(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-]{2,}[A-Z0-9])"
+    # "(?![a-z])": the keyword is a whole word ("plate 7ABC", not "plateau 12"; re.I makes it any case)
+    _LEAD = r"(?![a-z])\s*(?:#|no\.?|num(?:bers?)?\.?|id|n°)?\s*[:#=]?\s*"
+    _VALUE = _LEAD + r"(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,}[A-Z0-9])"
+    # plates and serials are also printed in groups: "070 XZQ", "4 XK 221", "RNB 204 417 H" (in capitals,
+    # so "12 hr" is no plate; keep() turns away a group that is a word, as in "2 DAYS")
+    _GROUPED = _LEAD + r"(?P<phi>[A-Z0-9]{1,4}(?: [A-Z0-9]{1,6}){1,3})(?![\w\-])"
+    _PLATE = _LEAD + r"(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-]{2,}[A-Z0-9])"
     PATTERNS = [
         ("US_SSN", re.compile(r"(?<![\w\-])(?!000|666|9\d\d-[0-8])\d{3}-\d{2}-\d{4}(?![\w\-])"), 0.9),
         ("US_SSN", re.compile(r"\b(?:ssn|ss#|soc(?:ial)?\.?\s*sec(?:urity)?)\.?" + _VALUE, _I), 0.95),
-        ("MRN", re.compile(r"\b(?:mrn|mr#|mr\s*no|mr\s*number|medical\s*record|med\s*rec|unit\s*(?:no|number)|"
+        ("MRN", re.compile(r"\b(?:mrn|mr\s?#|mr\s*no|mr\s*number|medical\s*record|med\s*rec|unit\s*(?:no|number)|"
                            r"hosp(?:ital)?\s*(?:no|#|number|id)|patient\s*id|pt\s*id|chart|record)" + _VALUE, _I), 0.95),
         ("ACCOUNT", re.compile(r"\b(?:acct|account|a/c|billing|bill|fin|visit\s*(?:no|#|id)|encounter\s*(?:no|#|id)|"
                                r"claim|invoice)" + _VALUE, _I), 0.9),
@@ -150,18 +171,37 @@ class ClinicalIdRecognizer(RegexRecognizer):
         ("LICENSE", re.compile(r"\b(?:dea|npi|licen[cs]e|lic|certificate|cert|upin|state\s*license|"
                                r"driver'?s?\s*licen[cs]e|dl)" + _VALUE, _I), 0.9),
         ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|device|model|lot|udi|implant|pacemaker|icd|generator|"
-                              r"pump|monitor|defibrillator|stimulator|transmitter|sensor|hearing\s+aid)" + _VALUE, _I), 0.85),
+                              r"pump|monitor|defibrillator|stimulator|transmitter|sensor|hearing\s+aids?)" + _VALUE, _I), 0.85),
         ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vin|vehicle|tag)" + _PLATE, _I), 0.9),
+        ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vehicle|tag)" + _GROUPED, _I), 0.9),
+        ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|device|implant|generator)" + _GROUPED, _I), 0.85),
         ("ID", re.compile(r"\b(?:accession|acc|job|study|specimen|requisition|req|order|sample|case|ref(?:erence)?|"
                           r"confirmation|ticket|control|lab)" + _VALUE, _I), 0.85),
-        # GS1 unique device identifier: (01) 14-digit GTIN, then (17)/(10)/(21) expiry, lot and serial
-        ("DEVICE", re.compile(r"\(01\)\d{14}(?:\((?:10|11|17|21)\)[A-Za-z0-9\-]{1,20})*"), 0.95),
+        # GS1 unique device identifier: (01) 14-digit GTIN, then (17)/(10)/(21) expiry, lot and serial,
+        # printed with or without spaces between the elements
+        ("DEVICE", re.compile(r"\(01\) ?\d{14}(?: ?\((?:10|11|17|21)\) ?[A-Za-z0-9\-]{1,20})*"), 0.95),
+        # HIBCC device identifier: "+", a letter, labeler and product codes, then "/"-separated data
+        ("DEVICE", re.compile(r"(?<![\w+])\+[A-Z]\d{3}[A-Z0-9]{2,18}(?:/[$+%A-Z0-9]{2,30})*(?![\w/])"), 0.9),
+        # whatever follows "UDI" up to the next space is the identifier, whatever its syntax
+        ("DEVICE", re.compile(r"\budi\s*(?:#|no\.?|number)?\s*[:#=]?\s*(?P<phi>[^\s,;]*\d[^\s,;]*)", _I), 0.9),
         ("VEHICLE", re.compile(r"(?<![\w\-])(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-Z])[A-HJ-NPR-Z0-9]{17}"
                                r"(?![\w\-])"), 0.7),
         # a run of 6+ digits or a letter-digit code: no lab value, dose or score is written like that
         ("ID", re.compile(r"(?<![\w\-/.,])(?:[A-Z]{1,3}-?\d{5,}|\d{6,}[A-Z]?|\d{2,4}-\d{4,}(?:-\d+)?)(?![\w\-/]|[.,]\d)"),
          0.6),
     ]
+    def span(self, text: str, entity: str, match: re.Match[str]) -> tuple[int, int]:
+        """A grouped value ("070 XZQ") ends before a group that is a word ("2281 noted", "12 hr")."""
+        start, end = super().span(text, entity, match)
+        if " " in text[start:end]:  # only the grouped values hold a space
+            groups = list(re.finditer(r"[A-Za-z0-9]+", text[start:end]))
+            while groups and groups[-1].group().isalpha() and (
+                    lexicon().is_common(groups[-1].group()) or len(groups) > 1 and groups[-1].group().islower()
+                    and not text[start:end].islower()):
+                groups.pop()
+            end = start + groups[-1].end() if len(groups) > 1 else start
+        return start, end
+
     _UNIT_AFTER = re.compile(r"^\s*(?:mg|mcg|g|kg|ml|l|units?|iu|meq|mmol|k|/|x|cells|copies|cfu|%|mm)\b", _I)
 
     def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
@@ -203,6 +243,11 @@ STATE_CODES = "|".join(US_STATES)
 STATE_NAMES = "|".join(sorted(US_STATES.values(), key=len, reverse=True))
 
 
+_ZIP5 = re.compile(r"(?<![\w\-])\d{5}(?:-\d{4})?(?![\w\-])")
+_STATE_BEFORE = re.compile(rf"(?:\b(?-i:{STATE_CODES})\.?,?|\b(?:{STATE_NAMES}),?)\s+$", _I)
+_CITY_BEFORE = re.compile(r"(?<![A-Za-z.'\-])(?P<city>[A-Za-z][A-Za-z.'\-]+(?: [A-Za-z][A-Za-z.'\-]+){0,2}),? $")
+
+
 class ClinicalAddressRecognizer(RegexRecognizer):
     """Street addresses, P.O. boxes and ZIP codes (after a state or the word "zip")."""
 
@@ -210,12 +255,11 @@ class ClinicalAddressRecognizer(RegexRecognizer):
     CONTEXT = ("address", "lives", "street", "zip", "resides")
     PATTERNS = [
         ("STREET_ADDRESS", re.compile(r"\b(?P<phi>(?:p\.?\s?o\.?\s*box|pob)\s*#?\s*\d+)", _I), 0.9),
-        ("ZIP", re.compile(rf"(?:\b(?-i:{STATE_CODES})\.?,?|\b(?:{STATE_NAMES}),?)\s+(?P<phi>\d{{5}}(?:-\d{{4}})?)"
-                           rf"(?![\w\-])", _I), 0.9),
+        # a five-digit number after a state or a town (checked in keep: scanning for the number first is
+        # many times faster than trying fifty state names at every position)
+        ("ZIP", _ZIP5, 0.85),
         ("ZIP", re.compile(r"\bzip(?:\s*code)?\s*[:#]?\s*(?P<phi>\d{5}(?:-\d{4})?)(?![\w\-])", _I), 0.95),
         ("ZIP", re.compile(r"(?<![\w\-])\d{5}-\d{4}(?![\w\-])"), 0.8),  # ZIP+4: no other number has this shape
-        ("ZIP", re.compile(r"(?P<city>[A-Za-z][A-Za-z.'\-]+(?: [A-Za-z][A-Za-z.'\-]+){0,2}),? (?P<phi>\d{5})(?![\w\-])"),
-         0.7),
     ]
 
     def __init__(self, lex: Lexicon | None = None) -> None:
@@ -250,8 +294,14 @@ class ClinicalAddressRecognizer(RegexRecognizer):
         return capitalised or (suffix in _STRONG_SUFFIX and suffix not in _RISKY_SUFFIX)
 
     def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
-        if entity == "ZIP" and "city" in match.re.groupindex:
-            words = match.group("city").split()
-            return any(self.lex.is_city(" ".join(words[i:])) or self.lex.looks_like_town(" ".join(words[i:]))
-                       for i in range(len(words)))
-        return True
+        if match.re is not _ZIP5:
+            return True
+        before = text[max(0, match.start() - 60):match.start()]
+        if _STATE_BEFORE.search(before):
+            return True  # "MA 01103", "Massachusetts, 01103"
+        city = _CITY_BEFORE.search(before) if len(match.group()) == 5 else None  # "Springfield 01103"
+        if city is None:
+            return False
+        words = city.group("city").split()
+        return any(self.lex.is_city(" ".join(words[i:])) or self.lex.looks_like_town(" ".join(words[i:]))
+                   for i in range(len(words)))
