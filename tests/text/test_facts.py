@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hygeia.text.facts import (
-    AFFIRMED, NEGATED, NEUTRAL, DateFact, Quantity, answer_polarity, drug_lexicon, extract_facts,
-    normalize_numbers, split_sentences, split_turns, stem, term_polarities,
+    AFFIRMED, NEGATED, NEUTRAL, DateFact, Quantity, answer_polarity, asks_question, drug_lexicon, extract_facts,
+    is_site_term, normalize_numbers, split_sentences, split_turns, stem, term_polarities,
 )
 
 
@@ -149,3 +149,102 @@ def test_question_takes_the_polarity_of_its_answer():
     # only the question proper is answered: the clause before it is a statement
     mixed = dict(term_polarities("Before I treat your eczema, are you allergic to any drugs?", NEGATED))
     assert mixed["eczema"] == AFFIRMED and mixed["allergic"] == NEGATED
+
+
+def test_negation_scope_reaches_the_end_of_a_long_list():
+    facts = extract_facts("Denies fever, chills, night sweats, weight loss, nausea, vomiting or abdominal pain.")
+    assert {"fever", "nausea", "vomit", "abdominal"} <= facts.negated and not facts.affirmed
+    facts = extract_facts("Reports fever, chills, night sweats, weight loss, nausea, vomiting or abdominal pain.")
+    assert {"fever", "nausea", "vomit", "abdominal"} <= facts.affirmed and not facts.negated
+
+
+def test_one_word_negations():
+    assert "concept:fever" in extract_facts("Afebrile.").negated
+    assert "concept:fever" in extract_facts("Febrile.").affirmed
+    assert "concept:tobacco" in extract_facts("He is a nonsmoker.").negated
+    assert "concept:tobacco" in extract_facts("He is a smoker.").affirmed
+
+
+def test_zero_padded_month_year_is_a_date_and_scores_are_not():
+    facts = extract_facts("Biopsy (9/03), surgeries in 07/06.")
+    assert [(d.year, d.month, d.day) for d in facts.dates] == [(2003, 9, None), (2006, 7, None)]
+    assert facts.quantities == ()
+    facts = extract_facts("Pain 2/10, strength 5/5.")
+    assert facts.dates == () and [q.value for q in facts.quantities] == [2, 10, 5, 5]
+
+
+def test_lone_one_zero_and_ordinals_are_not_quantities():
+    assert extract_facts("One brother died; pain 9 on a 0 to 10 scale; a second opinion.").quantities == (
+        Quantity(9.0, None, "9"), Quantity(10.0, None, "10"))
+    assert [q.value for q in extract_facts("1 month ago, 1 mg, 1.5 tablets").quantities] == [1, 1, 1.5]
+
+
+def _polarity(text: str, answer: int | None = None) -> dict[str, int]:
+    return dict(term_polarities(text, answer))
+
+
+def test_negative_before_a_finding_negates_it():
+    assert _polarity("Negative tinnitus, negative vertigo.") == {"tinnitus": NEGATED, "vertigo": NEGATED}
+    assert _polarity("Tinnitus, vertigo.") == {"tinnitus": AFFIRMED, "vertigo": AFFIRMED}
+
+
+def test_a_comma_before_a_new_subject_ends_the_negation():
+    assert _polarity("No one figured it out, they said it was hereditary.")["hereditary"] == AFFIRMED
+    assert _polarity("No one figured it out or said it was hereditary.")["hereditary"] == NEGATED
+
+
+def test_an_aside_right_after_the_trigger_does_not_end_the_scope():
+    assert _polarity("He denies, however, any bowel or bladder problems.")["bowel"] == NEGATED
+    assert _polarity("He denies fever, however, bowel problems persist.")["bowel"] == AFFIRMED
+
+
+def test_a_pseudo_negation_or_a_new_verb_ends_the_scope():
+    assert _polarity("No pain and no problem emptying my bladder.")["bladder"] == AFFIRMED
+    assert _polarity("No pain and trouble emptying my bladder.")["bladder"] == NEGATED
+    assert _polarity("No alcohol abuse and does drink at present.")["drink"] == AFFIRMED
+    assert _polarity("No alcohol abuse and drinking at present.")["drink"] == NEGATED
+
+
+def test_questions_without_a_question_mark():
+    assert asks_question("Have you had any bowel or bladder trouble.") and asks_question("What about surgery.")
+    assert not asks_question("Have been tired lately.") and not asks_question("The pain is bad.")
+    assert _polarity("Have you had any bladder trouble.", NEGATED)["bladder"] == NEGATED
+    assert _polarity("What about surgery.", NEGATED)["surgery"] == NEGATED
+    assert _polarity("And how about alcohol, do you drink?", NEGATED)["alcohol"] == NEGATED
+    assert _polarity("Before I prescribe for your eczema, do you drink?", NEGATED)["eczema"] == AFFIRMED
+
+
+def test_which_answers_settle_a_question():
+    # a wh-question is not settled by "No" / "I don't know"
+    assert _polarity("Which condition led to the disability?", NEGATED)["disability"] == NEUTRAL
+    assert _polarity("Are you on disability?", NEGATED)["disability"] == NEGATED
+    # a "No" to "any other ..." leaves the thing already named
+    assert _polarity("Any other pain from the fall?", NEGATED)["pain"] == NEUTRAL
+    assert _polarity("Any pain from the fall?", NEGATED)["pain"] == NEGATED
+    # a "No" to "do you need / remember ..." denies the needing, not the thing
+    assert _polarity("Do you need anything for the cough?", NEGATED)["cough"] == NEUTRAL
+    assert _polarity("Do you have a cough?", NEGATED)["cough"] == NEGATED
+
+
+def test_answers_after_fillers_and_yes_that_denies():
+    assert answer_polarity("Um no, she's divorced.") == NEGATED
+    assert answer_polarity("I have never been a drug user.") == NEGATED
+    assert answer_polarity("Yeah, no problems there.") == NEUTRAL
+    assert answer_polarity("Yeah, I have it every day.") == AFFIRMED
+
+
+def test_body_sites_and_frame_words_are_not_findings():
+    assert is_site_term(stem("head")) and is_site_term(stem("trouble")) and is_site_term(stem("knees"))
+    assert not is_site_term(stem("deformity")) and not is_site_term(stem("syncope"))
+
+
+def test_decades_and_month_year_dates():
+    assert [q.value for q in extract_facts("Died in their eighties.").quantities] == [80]
+    assert [q.value for q in extract_facts("Died in their 80's.").quantities] == [80]
+    assert [(d.year, d.month) for d in extract_facts("Admitted 07/2007.").dates] == [(2007, 7)]
+    assert [(d.year, d.month) for d in extract_facts("Admitted 12/2008.").dates] == [(2008, 12)]
+
+
+def test_a_digit_one_is_a_count_but_a_spelled_one_is_not():
+    assert [q.value for q in extract_facts("Married with 1 child.").quantities] == [1]
+    assert extract_facts("Married with one child.").quantities == ()

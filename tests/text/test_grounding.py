@@ -132,3 +132,137 @@ def test_bad_input_raises_text_error():
 def test_empty_draft_passes_with_nothing_to_check():
     report = check_grounding("Doctor: Any fever? Patient: No.", "")
     assert report.sentences == () and report.passed and report.supported_share == 1.0
+
+
+# ------------------------------------------------------------------- each rule: paraphrase passes, error caught
+def _one(source: str, draft: str):
+    [sentence] = check_grounding(source, draft).sentences
+    return sentence
+
+
+def test_nearest_evidence_decides_polarity_over_a_stray_mention():
+    # "Smoking is gross." mentions smoking without the patient doing it; the answered question is nearer.
+    source = "Doctor: Do you smoke?\nPatient: No, I don't. Smoking is gross.\nDoctor: Any alcohol?\nPatient: Rarely."
+    assert _one(source, "She does not smoke.").supported
+    bad = _one(source, "She does smoke.")
+    assert not bad.supported and any(r.startswith("negation flipped: source denies") for r in bad.reasons)
+
+
+def test_one_flipped_term_among_many_agreeing_is_caught():
+    source = ("Doctor: Any fever or chills?\nPatient: No.\nDoctor: Any nausea or vomiting?\nPatient: No.\n"
+              "Doctor: Any burning with urination?\nPatient: No, none.")
+    assert _one(source, "Denies fever, chills, nausea, vomiting or dysuria.").supported
+    bad = _one(source, "Denies fever, chills, nausea or vomiting, reports dysuria.")
+    assert not bad.supported and any("dysuria" in r for r in bad.reasons)
+
+
+def test_sentences_that_state_nothing_are_not_flagged():
+    source = "Doctor: How is your knee?\nPatient: The right knee hurts when I climb stairs."
+    assert _one(source, "Noncontributory.").supported
+    assert _one(source, "Otherwise negative.").supported
+    invented = _one(source, "She has a history of breast cancer treated with chemotherapy.")
+    assert not invented.supported
+
+
+def test_one_word_negations_are_read_as_negations():
+    source = "Doctor: Any fever?\nPatient: No.\nDoctor: Do you smoke?\nPatient: No, never."
+    assert _one(source, "Afebrile.").supported
+    assert _one(source, "The patient is a nonsmoker.").supported
+    bad = _one(source, "Febrile.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_month_year_dates_are_dates_not_numbers():
+    source = "Doctor: When was the surgery?\nPatient: In July two thousand six, and again in August two thousand seven."
+    assert _one(source, "Surgeries in 07/06 and 08/07.").supported
+    bad = _one(source, "Surgeries in 07/06 and 09/07.")
+    assert not bad.supported and any(r.startswith("date 09/07") for r in bad.reasons)
+
+
+def test_a_lone_one_is_an_article_but_other_counts_are_checked():
+    source = "Doctor: Any family history?\nPatient: My brother died of a heart attack at seventy two."
+    assert _one(source, "One brother died of a heart attack at age 72.").supported
+    bad = _one(source, "Two brothers died of a heart attack at age 72.")
+    assert not bad.supported and any(r.startswith("number 2") for r in bad.reasons)
+
+
+def test_evidence_of_a_question_shows_its_answer():
+    source = "Doctor: Any chest pain?\nPatient: No.\nDoctor: Any cough?\nPatient: Yes, a dry cough."
+    sentence = _one(source, "Denies chest pain.")
+    assert sentence.supported
+    assert "chest pain" in sentence.evidence[0].text and "No." in sentence.evidence[0].text
+    assert not _one(source, "Reports chest pain.").supported
+
+
+def test_negative_for_each_finding_in_a_review_of_systems():
+    source = "Doctor: Any ringing in the ears?\nPatient: No.\nDoctor: Any vertigo?\nPatient: No, never."
+    assert _one(source, "EARS: Negative tinnitus, negative vertigo.").supported
+    bad = _one(source, "EARS: Vertigo.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_a_body_site_is_not_a_flipped_negation():
+    source = "Doctor: I do not see any deformity in the head or neck.\nPatient: Good."
+    assert _one(source, "The head and neck showed no deformity.").supported
+    bad = _one(source, "The head and neck showed deformity.")
+    assert not bad.supported and any("deformity" in r for r in bad.reasons)
+
+
+def test_a_question_ending_in_a_period_takes_its_answer():
+    source = "Doctor: Have you had any bladder dysfunction.\nPatient: No.\nDoctor: Okay.\nPatient: Thanks."
+    assert _one(source, "No bladder dysfunction.").supported
+    bad = _one(source, "Bladder dysfunction.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_a_no_to_any_other_leaves_the_named_complaint():
+    source = ("Doctor: What brings you in?\nPatient: My left ankle pain is really bad since the fall.\n"
+              "Doctor: Any other pain from the fall?\nPatient: No.")
+    assert _one(source, "Presents with left ankle pain after a fall.").supported
+    bad = _one(source, "Denies left ankle pain.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_a_no_to_do_you_need_does_not_deny_the_complaint():
+    source = ("Doctor: How are you?\nPatient: I have a bad cough and a sore throat.\n"
+              "Doctor: Do you need anything for the cough?\nPatient: No, I'm fine.")
+    assert _one(source, "She has a cough and a sore throat.").supported
+    bad = _one(source, "She denies cough.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_a_what_about_question_takes_its_answer():
+    source = "Doctor: What about surgeries.\nPatient: No, never.\nDoctor: Allergies?\nPatient: Penicillin."
+    assert _one(source, "No prior surgeries.").supported
+    bad = _one(source, "Prior surgeries.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_lexicon_maps_lay_words_to_clinical_terms():
+    source = "Doctor: Do you have any eye problems?\nPatient: None.\nDoctor: Siblings?\nPatient: I have no siblings."
+    assert _one(source, "No ophthalmologic problems.").supported
+    bad = _one(source, "Prior ophthalmologic problems.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_decades_are_checked_like_numbers():
+    source = "Doctor: How did your father die?\nPatient: He passed away in his eighties, of a stroke."
+    assert _one(source, "Father died of a stroke in his 80s.").supported
+    bad = _one(source, "Father died of a stroke in his 70s.")
+    assert not bad.supported and any(r.startswith("number 70") for r in bad.reasons)
+
+
+def test_a_digit_one_is_checked():
+    source = "Doctor: Do you have children?\nPatient: Yes, we have two kids, both grown."
+    assert _one(source, "She has 2 children.").supported
+    bad = _one(source, "She has 1 child.")
+    assert not bad.supported and any(r.startswith("number 1") for r in bad.reasons)
+
+
+def test_a_short_sentence_finds_its_sentence_in_a_long_turn():
+    source = ("Doctor: Tell me about your home life.\nPatient: I work as a teacher at the middle school. "
+              "I am married. My husband and I live downtown with our dog. We walk every evening.")
+    sentence = _one(source, "She is married.")
+    assert sentence.supported
+    best = sentence.evidence[0]
+    assert source[best.start: best.end] == best.text and "married" in best.text and "teacher" not in best.text
