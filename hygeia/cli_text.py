@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -26,6 +27,10 @@ class _FileByDefault(TyperGroup):
         return super().resolve_command(ctx, args)
 
 
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Processes for many notes (one per core); "
+                                         "a few notes always run in one.")]
+
 deid_app = typer.Typer(
     cls=_FileByDefault, no_args_is_help=True, context_settings={"ignore_unknown_options": True},
     help="Find and replace the 18 HIPAA Safe Harbor identifiers in clinical notes, or score the detector.\n\n"
@@ -43,6 +48,7 @@ def deid_files(
         "--patient", help="Patient id: the same id gets the same surrogates and date shift in every note and run "
                           "(derived from the key in HYGEIA_DEID_KEY or $HYGEIA_HOME/deid.key).")] = None,
     actor: Annotated[str, typer.Option("--actor", help="Who runs it (recorded in the ledger).")] = "steward",
+    workers: WorkersOpt = DEFAULT_WORKERS,
 ) -> None:
     """De-identify notes: names (any case), dates (shifted per patient), ages over 89 (grouped), contacts, ids,
     addresses (ZIP cut to 3 digits), places. The counts per category go to the ledger, never the identifiers.
@@ -60,7 +66,7 @@ def deid_files(
     store = Store()
     with steps() as on_step:
         on_step(f"de-identifying {len(texts)} note(s)")
-        results = Deidentifier(deid_key()).deidentify_batch(texts, patients=[patient] * len(texts))
+        results = Deidentifier(deid_key()).deidentify_batch(texts, patients=[patient] * len(texts), workers=workers)
     totals: dict[str, int] = {}
     for result in results:
         for category, n in result.counts().items():
@@ -123,6 +129,7 @@ def deid_evaluate(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the full results as JSON here.")] = None,
     errors: Annotated[int, typer.Option("--errors", help="Print up to N missed identifiers (they are PHI: only "
                                                          "for annotated test data).")] = 0,
+    workers: WorkersOpt = DEFAULT_WORKERS,
 ) -> None:
     """Score the de-identifier against a gold standard: recall and precision per category, at token and span
     level, and notes per second.
@@ -137,8 +144,11 @@ def deid_evaluate(
         raise TextError(f"unknown corpus split {corpus!r}; use dev, test or all")
     notes = read_gold(gold) if gold is not None else load_corpus(corpus)  # type: ignore[arg-type]
     with steps() as on_step:
+        on_step("loading spaCy and the recognizers (not counted in notes per second)")
+        detect_phi_batch(["Warm-up: seen by Dr. Lee on 8/14."])
         on_step(f"de-identifying {len(notes)} annotated note(s)")
-        result = evaluate(detect_phi_batch, notes, batch=True, keep_errors=errors > 0)
+        detector = functools.partial(detect_phi_batch, workers=workers)
+        result = evaluate(detector, notes, batch=True, keep_errors=errors > 0)
     out.print(result.to_markdown(), markup=False, highlight=False)
     for miss in result.misses[:errors]:
         out.print(f"  missed {miss.label} {miss.text!r} in note {miss.patient}/{miss.note} at {miss.start}",
