@@ -169,3 +169,84 @@ def test_employer_after_the_trade(text: str, org: str) -> None:
                                   "works as a nurse at night"])
 def test_work_words_without_an_employer_name(text: str) -> None:
     assert hits(LocationRecognizer(), text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("phone: 617 5550199", "617 5550199"),               # digits grouped any way after a phone word
+    ("home phone 555 0199", "555 0199"),
+    ("Ph: 555-0199 x204", "555-0199 x204"),              # a local number with an extension
+    ("contact number 0161 496 0018", "0161 496 0018"),   # a national number with a trunk zero
+    ("cell 617 555 01 99", "617 555 01 99"),
+])
+def test_phone_numbers_in_more_shapes(text: str, expected: str) -> None:
+    assert ("PHONE_NUMBER", expected) in hits(ClinicalContactRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", [
+    "home 2-3 days then return", "call 12/14/2023 for results", "home 4 weeks",
+    "Temp 39.2 C, HR 112, BP 142/88, K 3.8", "work 40 hrs/week",
+])
+def test_phone_words_before_clinical_numbers_are_kept(text: str) -> None:
+    assert [h for h in hits(ClinicalContactRecognizer(), text) if h[0] == "PHONE_NUMBER"] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Pt MRN 12 34 56 78 on file.", ("MRN", "12 34 56 78")),       # record number printed in groups
+    ("Medical record number is 44172.", ("MRN", "44172")),          # "is" between the cue and the value
+    ("EHR ID: 77-441-203", ("ID", "77-441-203")),                   # "<word> ID:" names an identifier
+    ("Badge #: 0045A7", ("ID", "0045A7")),
+    ("ICD (ser. no. RZX204417K) interrogated", ("DEVICE", "RZX204417K")),
+    ("Stimulator s.n. 44-8812-A", ("DEVICE", "44-8812-A")),
+    ("car reg 882-ZTR", ("VEHICLE", "882-ZTR")),
+    ("checked 8G14A77B and pjn123456h", ("ID", "8G14A77B")),        # letters and 4+ digits mixed
+    ("ref 4417-22-081 noted", ("ID", "4417-22-081")),               # digits in three groups
+])
+def test_identifier_shaped_values(text: str, expected: tuple[str, str]) -> None:
+    assert expected in hits(ClinicalIdRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", [
+    "NDC 0002-8215-01 dispensed", "ICD-10: E11.6510", "CPT 99213 billed", "LOINC 2345-7",
+    "G2P1011 at 32 weeks", "T2N1M0 breast cancer, BRCA1 positive, HER2 negative, HbA1c 7.2",
+    "BRAF V600E, EGFR L858R, JAK2 V617F, CA19-9 is 40",
+    "Metoprolol 1000mg, gave 2000ml, 1500kcal diet, 1400hrs, 100x100 lesion",
+    "reg insulin 10 units", "score 5/5, BP 142/88, L4-L5, C5-C6, COVID-19, SARS-CoV-2",
+    "Percocet 5-325 mg 1-2 tabs q4-6h prn, ordered 1-2-3 protocol", "SR 70S-80S W/ RARE PVCS",
+    "Temp 39.2 C, K 3.8, Na 138, 40 mg daily", "enrolled on MK-3475, vitamin D3 50000IU weekly, heparin 5000U",
+])
+def test_clinical_codes_doses_and_values_are_not_identifiers(text: str) -> None:
+    assert hits(ClinicalIdRecognizer(), text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Patient lives in Quarrybend with her son.", "Quarrybend"),     # unlisted, after a home-town cue
+    ("Resident of Brackenmoor.", "Brackenmoor"),
+    ("PT LIVES IN QUARRYBEND ALONE.", "QUARRYBEND"),
+    ("born in Aachen", "Aachen"),                                    # a town from Faker's locale lists
+])
+def test_home_towns(text: str, expected: str) -> None:
+    assert ("CITY", expected) in hits(LocationRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", [
+    "lives in assisted living facility", "Lives in a group home.", "Lives in New Hampshire.",
+    "Lives in Section 8 housing.", "Lives in Metformin.", "She lives in Dr Kim's old house.",
+])
+def test_home_town_cues_before_plain_words_are_kept(text: str) -> None:
+    assert [h for h in hits(LocationRecognizer(), text) if h[0] == "CITY"] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Address: 12 Elm St, Ludlow MA", "Ludlow"),          # a listed town before a bare state code
+    ("patient is a Fall River resident", "Fall River"),   # a listed town before "resident"
+])
+def test_listed_towns_before_a_state_code_or_resident(text: str, expected: str) -> None:
+    assert ("CITY", expected) in hits(LocationRecognizer(), text)
+
+
+@pytest.mark.parametrize("text", [
+    "Tell ME if it hurts.", "Hospital resident on call; surgery resident paged.", "Mobile IN unit",
+    "Lasix 40 mg IV; K 3.8 OR 4.0",
+])
+def test_plain_words_before_a_state_code_or_resident_are_kept(text: str) -> None:
+    assert [h for h in hits(LocationRecognizer(), text) if h[0] == "CITY"] == []

@@ -36,3 +36,28 @@ def test_user_names(rec: UsernameRecognizer, text: str, expected: str) -> None:
 ])
 def test_clinical_tokens_and_plain_words_are_kept(rec: UsernameRecognizer, text: str) -> None:
     assert found(rec, text) == set()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("USERID: RKOWALSKI", "RKOWALSKI"),                  # ALL-CAPS note: the value is judged in lower case
+    ("Message left by user SMITHJ.", "SMITHJ"),          # strong cue: an upper-case log-in in a mixed note
+    ("Logged in as jsmith to the portal.", "jsmith"),
+    ("Scribe: bwalker", "bwalker"),                      # initial + listed surname after a role cue
+    ("ordered by jlee (resident)", "jlee"),
+    ("call taken by smithj", "smithj"),                  # surname + initial after a cue
+    ("-- rkowalski RN", "rkowalski"),                    # a log-in as a signature, before a credential
+    ("/s/ mgarcia", "mgarcia"),
+])
+def test_user_names_in_more_places(rec: UsernameRecognizer, text: str, expected: str) -> None:
+    assert expected in found(rec, text)
+
+
+@pytest.mark.parametrize("text", [
+    "I have personally reviewed the images",      # "per" inside a word is no cue
+    "given by mouth per protocol, per md, transported by ambulance",
+    "vitd3 given, psa4 normal",                   # a lab with a digit: no name + initial shape without a cue
+    "-- tolerated well",                          # a plain word as a "signature"
+    "gave tylenol per md",
+])
+def test_cues_before_ordinary_words_are_kept(rec: UsernameRecognizer, text: str) -> None:
+    assert found(rec, text) == set()

@@ -5,7 +5,8 @@ Everything comes from installed packages or the lists shipped beside this module
 - first and last names: every Latin-script name list in Faker's person providers (86 locales;
   about 20,000 first and 23,000 last names, accents folded), so names from many origins are found
   in any letter case;
-- cities and countries: the US and Canadian place names in the ``phonenumbers`` geocoding data (about 7,000);
+- cities and countries: the US and Canadian place names in the ``phonenumbers`` geocoding data (about 7,000)
+  and the town lists of Faker's address providers (about 30,000, Latin script);
 - common words: ``wordlists/common_words.txt`` (lower-case words of MTS-Dialog), textstat's
   Dale-Chall easy words and spaCy's stop words: a name that is also such a word ("Will",
   "Hope", "Brown") needs context before it counts;
@@ -99,6 +100,30 @@ def _cities() -> frozenset[str]:
     return frozenset(cities)
 
 
+def _faker_cities() -> set[str]:
+    """Latin-script town names of Faker's address providers (every locale that lists them), folded.
+
+    Short ones (under four letters) are left out, and :func:`lexicon` drops those that are English words;
+    a listed city still needs a place cue ("lives in", "from", a state or ZIP after it) to count.
+    """
+    import faker.providers.address as address
+
+    cities: set[str] = set()
+    for module in pkgutil.iter_modules(address.__path__):
+        try:
+            provider = importlib.import_module(f"{address.__name__}.{module.name}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in ("cities", "city_names"):
+            names = getattr(provider, attr, ())
+            if isinstance(names, (list, tuple)):
+                for name in names:
+                    if isinstance(name, str) and len(folded := fold(name)) >= 4 and \
+                            re.fullmatch(r"[a-z][a-z' \-]*[a-z]", folded):
+                        cities.add(folded)
+    return cities
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Lower-case, accent-folded word sets; see the module docstring for their sources."""
@@ -155,5 +180,6 @@ def lexicon() -> Lexicon:
     from faker.providers.address.en_US import Provider as Address
 
     countries = frozenset(fold(c) for c in Address.countries) | {"usa", "us", "u.s.", "united states", "america", "uk"}
-    return Lexicon(first, last, _cities(), frozenset(common), _read("clinical_allowlist.txt"), frozenset(states),
+    cities = _cities() | {c for c in _faker_cities() if c not in common}  # "Ora", "Sale": words first
+    return Lexicon(first, last, cities, frozenset(common), _read("clinical_allowlist.txt"), frozenset(states),
                    countries, _read("clinical_allowlist.txt", section="eponyms"))

@@ -57,6 +57,13 @@ _SPECIALTY = frozenset(
 _PLACE_CUE = re.compile(
     r"\b(?:in|from|to|near|of|lives|living|resides|residing|moved|visiting|born|native|resident|town|city|"
     r"travel(?:l?ed)?|trip|home)\W{1,3}$", re.I)
+# cues that name a home town whatever it is called ("lives in Quarry Bend", "moved here from Oakhurst"):
+# after them a capitalised name that is no plain or clinical word is a town even when no list has it
+_HOME_CUE = re.compile(
+    r"\b(?:(?:lives|living|resides|residing|reside|live|settled|located|stays|staying)\s+(?:here\s+)?in|"
+    r"(?:moved|relocated|relocating|moving)\s+(?:here\s+|back\s+)?(?:to|from)|resident\s+of|born\s+in|"
+    r"(?:native|natives?)\s+of|hometown(?:\s+(?:is|of))?|grew\s+up\s+in|raised\s+in|(?:originally|is)\s+from|"
+    r"visiting\s+from|home\s+in)\W{1,3}(?=[^\W\d_])", re.I)
 _PLACE_CUE_ANY = re.compile(_PLACE_CUE.pattern.replace("\\W{1,3}$", "\\W{1,3}(?=[^\\W\\d_])"), re.I)
 # "works at", "employed by", "retired from", and with the trade between: "works as a machinist at",
 # "employed as a cashier for", "works in shipping at"
@@ -68,6 +75,10 @@ _TOWN_PREFIX = frozenset("north south east west new lake port fort mount mt st. 
 _WORD = re.compile(r"[^\W\d_][\w'’.\-]*")
 _CITY_STATE = re.compile(rf"(?:,\s*(?-i:{STATE_CODES})\b\.?|,\s*(?:{STATE_NAMES})\b|"
                          rf"\s+(?:(?-i:{STATE_CODES})|{STATE_NAMES})\b\.?(?=,?\s+\d{{5}}(?:-\d{{4}})?(?![\w\-])))", re.I)
+# "Ludlow MA." / "Ludlow MA" at a line end, "a Fall River resident": a listed town before a bare state code
+# or a word that says someone lives there (the town must be listed: "Tell ME", "a hospital resident" stay)
+_CITY_BARE_STATE = re.compile(rf"\s+(?-i:{STATE_CODES})\b\.?(?=[ \t]*(?:[;,)]|\.(?!\w)|$))", re.M)
+_CITY_NOUN = re.compile(r"\s+(?:residents?|natives?|area|native|native-born)\b", re.I)
 _CITY_ZIP = re.compile(r"(?:,\s*|\s+)(?:[A-Za-z]{2}\.?,?\s+)?\d{5}(?:-\d{4})?(?![\w\-])")
 _TITLES = frozenset("dr doctor mr mrs ms miss prof".split())
 _STOP = frozenset("the a an at in on of to from for with and or by as is was be are were per via into onto near "
@@ -162,15 +173,17 @@ class LocationRecognizer(EntityRecognizer):
     # -- cities ------------------------------------------------------------------------------------
     def cities(self, text: str) -> list[tuple[int, int, float]]:
         spans = []
-        for pattern, listed_only in ((_CITY_STATE, False), (_CITY_ZIP, True)):
+        for pattern, listed_only in ((_CITY_STATE, False), (_CITY_ZIP, True), (_CITY_BARE_STATE, True),
+                                     (_CITY_NOUN, True)):
             for match in pattern.finditer(text):  # "Springfield, MA", "Brockton 53049": the words before
                 span = self._city_before(text, match.start(), listed_only)
                 if span:
                     spans.append((*span, 0.85))
         words = [(m.start(), m.end(), m.group().rstrip(".,")) for m in _WORD.finditer(text)]
         after_cue = {m.end() for m in caseless.finditer(_PLACE_CUE_ANY, text)}  # word starts right after a cue
+        home_cue = {m.end() for m in caseless.finditer(_HOME_CUE, text)}
         for i, (start, _, _) in enumerate(words):
-            if start not in after_cue:
+            if start not in after_cue and start not in home_cue:
                 continue
             one_case = _upper_line(text, start) or text[start:start + 1].islower()
             for n in (3, 2, 1):  # the longest city right after the cue
@@ -182,10 +195,20 @@ class LocationRecognizer(EntityRecognizer):
                     break
                 if not one_case and not all(w[:1].isupper() for _, _, w in chunk):
                     continue
-                if self._town(phrase, n):
+                if self._town(phrase, n) or start in home_cue and self._unknown_place(phrase, chunk[0][2], one_case):
                     spans.append((chunk[0][0], chunk[0][0] + len(phrase), 0.75))
                     break
         return spans
+
+    def _unknown_place(self, phrase: str, first: str, one_case: bool) -> bool:
+        """After a home-town cue: capitalised words (any case in a one-case note), none a plain, clinical or
+        title word, and no person's first name first ("lives in Hollin Ridge", not "lives in Assisted Living")."""
+        words = phrase.split()
+        if len(phrase) < 4 or fold(first).rstrip(".") in _TITLES | _STOP:
+            return False
+        if not one_case and not all(w[:1].isupper() for w in words):
+            return False
+        return not any(self.lex.is_common(w) or fold(w) in self.lex.clinical or self.lex.is_state(w) for w in words)
 
     def _town(self, phrase: str, n: int) -> bool:
         """A listed city, or a phrase shaped like a town name ("Jonesland", "Port Amy"), that is no plain word."""

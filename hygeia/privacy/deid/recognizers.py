@@ -113,8 +113,16 @@ class ClinicalContactRecognizer(RegexRecognizer):
         # an international number: "+", a country code, then groups of digits (8 to 15 digits in all, see keep)
         ("PHONE_NUMBER", re.compile(r"(?<![\w+])\+[1-9]\d{0,2}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,4}){2,4}(?![\w\-]|\.\d)"),
          0.8),
-        # a local number (555-1234): "3-4 days" has no such shape, lab ranges are not 3+4 digits
-        ("PHONE_NUMBER", re.compile(r"(?<![\w\-/.])\d{3}-\d{4}(?![\w\-/]|\.\d)"), 0.6),
+        # a local number (555-1234, 555-1234 x204): "3-4 days" has no such shape, lab ranges are not 3+4 digits
+        ("PHONE_NUMBER", re.compile(r"(?<![\w\-/.])\d{3}-\d{4}(?:\s*(?:x|ext\.?|extension)\s*\d{1,5})?(?![\w\-/]|\.\d)",
+                                    _I), 0.6),
+        # after a phone word, digits in any grouping: "617 5550199", "555 0199", "07700 900123",
+        # "(0)20 7946 0958" (keep() wants 7 to 15 digits and no date)
+        ("PHONE_NUMBER", re.compile(r"\b(?:phone|ph|tel|telephone|cell|cellphone|mobile|mob|home|work|wk|hm|contact|"
+                                    r"callback|call\s*back|cb|pager|beeper|reached\s+at|call(?:ed)?\s+at|number)"
+                                    r"\.?\s*(?:#|no\.?|number|at|is)?\s*[:#=\-]?\s*"
+                                    r"(?P<phi>\+?\(?\d{1,5}\)?(?:[ .\-]?\(?\d{1,5}\)?){1,5}"
+                                    r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,5})?)(?![\w\-/]|[.,:]\d)", _I), 0.75),
         ("EMAIL_ADDRESS", re.compile(r"(?<![\w.+\-])[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}(?![\w])", _I), 0.95),
         ("URL", re.compile(r"(?<![\w@])(?:https?://|www\.)[^\s<>\"')\]]+(?<![.,;:])", _I), 0.95),
         ("URL", re.compile(r"(?<![\w@.\-/])(?:[a-z0-9\-]+\.)+(?:com|org|net|edu|gov|io|info|health|us|biz|co\.uk)"
@@ -138,6 +146,11 @@ class ClinicalContactRecognizer(RegexRecognizer):
         if entity == "PHONE_NUMBER" and match.group().startswith("+") and \
                 not 8 <= sum(c.isdigit() for c in match.group()) <= 15:
             return False  # E.164 numbers have at most 15 digits
+        if entity == "PHONE_NUMBER" and "phi" in match.re.groupindex and match.re.groupindex["phi"] and \
+                match.re.pattern.startswith(r"\b(?:phone|ph|"):
+            value = re.split(r"\s*(?:x|ext|extension)\b", match.group("phi"), flags=_I)[0]
+            if not 7 <= sum(c.isdigit() for c in value) <= 15 or find_dates(value):
+                return False  # "home 2-3 days", "call 12/14/2023"
         if entity == "URL" and "@" in text[max(0, match.start() - 1):match.start()]:
             return False
         return True
@@ -151,7 +164,7 @@ class ClinicalIdRecognizer(RegexRecognizer):
     CONTEXT = ("mrn", "mr#", "medical record", "acct", "account", "policy", "member", "dea", "npi", "license",
                "serial", "device", "plate", "vin", "ssn", "social security")
     # "(?![a-z])": the keyword is a whole word ("plate 7ABC", not "plateau 12"; re.I makes it any case)
-    _LEAD = r"(?![a-z])\s*(?:#|no\.?|num(?:bers?)?\.?|id|n°)?\s*[:#=]?\s*"
+    _LEAD = r"(?![a-z])\s*(?:#|no\.?|num(?:bers?)?\.?|id|n°)?(?:\s*(?:is|was|of)(?![a-z]))?\s*[:#=]?\s*"
     _VALUE = _LEAD + r"(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,}[A-Z0-9])"
     # plates and serials are also printed in groups: "070 XZQ", "4 XK 221", "RNB 204 417 H" (in capitals,
     # so "12 hr" is no plate; keep() turns away a group that is a word, as in "2 DAYS")
@@ -170,9 +183,9 @@ class ClinicalIdRecognizer(RegexRecognizer):
                                    r"coverage|ins)" + _VALUE, _I), 0.9),
         ("LICENSE", re.compile(r"\b(?:dea|npi|licen[cs]e|lic|certificate|cert|upin|state\s*license|"
                                r"driver'?s?\s*licen[cs]e|dl)" + _VALUE, _I), 0.9),
-        ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|device|model|lot|udi|implant|pacemaker|icd|generator|"
+        ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|ser\.|s\.\s?n\.?|device|model|lot|udi|implant|pacemaker|icd|generator|"
                               r"pump|monitor|defibrillator|stimulator|transmitter|sensor|hearing\s+aids?)" + _VALUE, _I), 0.85),
-        ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vin|vehicle|tag)" + _PLATE, _I), 0.9),
+        ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vin|vehicle|tag|reg|rego|registration)" + _PLATE, _I), 0.9),
         ("VEHICLE", re.compile(r"\b(?:plate|license\s*plate|vehicle|tag)" + _GROUPED, _I), 0.9),
         ("DEVICE", re.compile(r"\b(?:serial|s/n|sn|device|implant|generator)" + _GROUPED, _I), 0.85),
         ("ID", re.compile(r"\b(?:accession|acc|job|study|specimen|requisition|req|order|sample|case|ref(?:erence)?|"
@@ -186,6 +199,17 @@ class ClinicalIdRecognizer(RegexRecognizer):
         ("DEVICE", re.compile(r"\budi\s*(?:#|no\.?|number)?\s*[:#=]?\s*(?P<phi>[^\s,;]*\d[^\s,;]*)", _I), 0.9),
         ("VEHICLE", re.compile(r"(?<![\w\-])(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-Z])[A-HJ-NPR-Z0-9]{17}"
                                r"(?![\w\-])"), 0.7),
+        # after a record word, digits printed in groups ("MRN 12 34 56 78"); keep() wants 5+ digits
+        ("MRN", re.compile(r"\b(?:mrn|mr\s?#|medical\s*record|med\s*rec|unit\s*(?:no|number)|chart|record)" + _LEAD +
+                           r"(?P<phi>\d{2,4}(?: \d{2,4}){1,4})(?![\w\-/]|[.,]\d)", _I), 0.9),
+        # "<something> ID: 77-441-203", "Badge no. 0045A7": a value named an identifier by the word before it
+        ("ID", re.compile(r"\b(?P<cue>[A-Za-z]{2,12})\s*(?:id|identifier|#|no\.|number)\s*[:#=]\s*"
+                          r"(?P<phi>(?=[A-Z0-9\-]*\d)[A-Z0-9][A-Z0-9\-/.]{2,}[A-Z0-9])(?![\w\-/]|[.,]\d)", _I), 0.7),
+        # digits in three or more groups ("77-441-203", "4417-22-081"): no dose, score or lab value looks like it
+        ("ID", re.compile(r"(?<![\w\-/.,])\d{1,5}(?:-\d{1,6}){2,4}(?![\w\-/]|[.,]\d)"), 0.6),
+        # letters and 4+ digits mixed in one code ("RZX204417K", "8G14A77B", "pjn123456h")
+        ("ID", re.compile(r"(?<![\w\-/.,])(?=[A-Za-z0-9\-]*[A-Za-z])(?=(?:[A-Za-z\-]*\d){4})[A-Za-z0-9]"
+                          r"[A-Za-z0-9\-]{4,}[A-Za-z0-9](?![\w\-/]|[.,]\d)"), 0.6),
         # a run of 6+ digits or a letter-digit code: no lab value, dose or score is written like that
         ("ID", re.compile(r"(?<![\w\-/.,])(?:[A-Z]{1,3}-?\d{5,}|\d{6,}[A-Z]?|\d{2,4}-\d{4,}(?:-\d+)?)(?![\w\-/]|[.,]\d)"),
          0.6),
@@ -204,8 +228,29 @@ class ClinicalIdRecognizer(RegexRecognizer):
 
     _UNIT_AFTER = re.compile(r"^\s*(?:mg|mcg|g|kg|ml|l|units?|iu|meq|mmol|k|/|x|cells|copies|cfu|%|mm)\b", _I)
 
+    # clinical codes are not identifiers of a person: ICD, CPT, LOINC, NDC, SNOMED, RxNorm, HCPCS, DRG
+    _CODE_BEFORE = re.compile(r"\b(?:icd(?:-?\s?(?:9|10|11))?(?:-?cm)?|cpt|loinc|ndc|snomed(?:-?ct)?|rxnorm|rxcui|hcpcs|"
+                              r"drg|cvx|atc|code)\W{0,4}$", _I)
+    # doses, units, dimensions, obstetric history, tumour stage: shapes of clinical values
+    _CLINICAL_SHAPE = re.compile(r"[a-z]{2,4}-\d{3,4}|"  # "MK-3475", "ABT-199": study-drug codes
+                                 r"[\d.,]+(?:mg|mcg|ug|g|kg|ml|l|cc|meq|mmol|units?|u|iu|hrs?|h|min|mins|cm|mm|kcal|"
+                                 r"x)|\d+(?:x\d+)+|g\d+p\d+(?:-?\d+)*|t\d[a-z]?n\d[a-z]?m\d|"
+                                 r"e\dv\dm\d|\d+'?s(?:-\d+'?s)+", _I)  # "70s-80s": a range of rates
+    _GENERIC = ("ID",)
+
     def keep(self, text: str, entity: str, match: re.Match[str]) -> bool:
         value = match.group("phi") if "phi" in match.re.groupindex and match.group("phi") else match.group()
+        if entity in ("ID", "MRN") and self._CODE_BEFORE.search(text[max(0, match.start() - 16):match.start()]):
+            return False  # "ICD-10 E11.6510", "NDC 0002-8215-01", "CPT 99213"
+        if "cue" in match.re.groupindex and (self._CODE_BEFORE.search(match.group("cue") + " ") or
+                                             self._CLINICAL_SHAPE.fullmatch(value)):
+            return False
+        if " " in value and entity == "MRN" and not re.search(r"[A-Za-z]", value):
+            return sum(c.isdigit() for c in value) >= 5
+        if entity == "ID" and (self._CLINICAL_SHAPE.fullmatch(value) or lexicon().is_common(value)):
+            return False
+        if entity == "ID" and re.fullmatch(r"[\d\-]+", value) and sum(c.isdigit() for c in value) < 5:
+            return False  # "1-2-3": too few digits to single anyone out
         if self._UNIT_AFTER.match(text[match.end():match.end() + 8]):
             return False  # "250000 cells", "1000000 units"
         if entity != "ID" and not any(c.isdigit() for c in value):

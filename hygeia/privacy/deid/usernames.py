@@ -32,12 +32,20 @@ _CUED = re.compile(
     r"\b(?:user(?:\s*name|\s*id)?|login(?:\s*id)?|log-?in|logon|uid|account\s*name|handle|"
     r"(?:(?:electronically|e-?)\s*)?signed(?:\s+electronically)?\s+by|e-?signed\s+by|entered\s+by|created\s+by|"
     r"modified\s+by|edited\s+by|typed\s+by|transcribed\s+by|transcriptionist|dictated\s+by|reviewed\s+by|"
-    r"verified\s+by|sent\s+by|authored\s+by|author|by\s+user)\s*[:#=]?\s*\(?"
+    r"verified\s+by|sent\s+by|authored\s+by|author|by\s+user|(?:written|documented|charted|recorded|logged|"
+    r"completed|updated|approved|taken|accessed|printed|opened|closed|routed|forwarded|assigned|released|"
+    r"acknowledged|cosigned|co-signed|attested|scanned|uploaded|triaged|note)\s+(?:by|to)|"
+    r"user\s*account|account\s*user|userid|operator|workstation\s+user|tech(?:nologist)?(?:\s+id)?|scribe|"
+    r"(?:logged|signed|log(?:ged)?\s+on)\s+(?:in\s+)?as|per|by|cc|audit)(?![a-z])\s*[:#=]?\s*[(\"']?"
     rf"(?P<phi>{_LOGIN})(?![\w@]|\.[A-Za-z])", re.IGNORECASE)
 # initials + a name + digits ("ahill48"), or name.name / name_name ("mary.jones", "j_smith")
 # (possessive "{m,n}+": a word's letters are never given back, so a plain word fails at once)
 _SHAPED = re.compile(r"(?<![\w@./\-])(?P<letters>[a-z]{3,20}+)(?P<digits>\d{1,4}+)(?![\w@]|\.\w)|"
                      r"(?<![\w@./\-])(?P<first>[a-z]{1,20}+)[._](?P<last>[a-z]{2,20}+)(?P<tail>\d{0,4}+)(?![\w@]|\.\w)")
+# a lower-case log-in as a signature: after "--", "/s/" or "/" at a line start, or before a credential
+_SIGNED = re.compile(r"(?m)^[ \t]*(?:--+|/s/|/|~)[ \t]*(?P<line>[a-z]{4,20}+)(?![\w@.\-])|"
+                     r"(?<![\w@./\-])(?P<cred>[a-z]{4,20}+)(?=[ \t]*,?[ \t]*"
+                     r"(?i:rn|md|do|np|pa|pa-c|lpn|cna|rt|slp|msw|lcsw|pharmd|rph|cnm|crna)\b)")
 _STRONG_CUE = re.compile(r"user|login|log-?in|logon|uid|handle|account", re.IGNORECASE)
 
 
@@ -52,10 +60,11 @@ class UsernameRecognizer(EntityRecognizer):
     def load(self) -> None:  # word lists are shared and loaded in __init__
         pass
 
-    def _name_inside(self, letters: str) -> bool:
-        """``letters`` is one or two initials and then a listed name ("ahill", "jkarz"), or a listed name."""
-        return any(self.lex.is_name(letters[i:]) and not self.lex.is_clinical(letters[i:])
-                   for i in (0, 1, 2) if len(letters) - i >= 3)
+    def _name_inside(self, letters: str, trailing: bool = False) -> bool:
+        """``letters`` is one or two initials and then a listed name ("ahill", "jkarz"), a listed name and then
+        one or two initials ("smithj", only with ``trailing``: after a cue), or a listed name."""
+        parts = [letters[i:] for i in (0, 1, 2)] + ([letters[:-i] for i in (1, 2)] if trailing else [])
+        return any(len(part) >= 3 and self.lex.is_name(part) and not self.lex.is_clinical(part) for part in parts)
 
     def _login_like(self, value: str, strong_cue: bool) -> bool:
         """After a cue: letters with digits, a dot or underscore, or a lower-case word that is no ordinary word
@@ -65,15 +74,23 @@ class UsernameRecognizer(EntityRecognizer):
         if any(c.isdigit() for c in value) or re.search(r"[a-z][._][a-z]", value, re.IGNORECASE):
             return True
         if value.islower() and len(value) >= 4 and not self.lex.is_common(value):
-            return strong_cue or self._name_inside(value)
+            return strong_cue or self._name_inside(value, trailing=True)
         return False
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Character spans ``(start, end, score)`` of user names in ``text``."""
         spans = []
         for m in caseless.finditer(_CUED, text):  # lower-cased match: the value is read from text
-            if self._login_like(text[m.start("phi"):m.end("phi")], bool(_STRONG_CUE.match(m.group()))):
+            value = text[m.start("phi"):m.end("phi")]
+            if value.isupper() and (text[m.start():m.end()].isupper() or _STRONG_CUE.search(m.group())):  # "USERID: RKOWALSKI" in an ALL-CAPS note
+                value = value.lower()
+            if self._login_like(value, bool(_STRONG_CUE.search(m.group()))):
                 spans.append((m.start("phi"), m.end("phi"), 0.85))
+        for m in _SIGNED.finditer(text):  # "-- rkowalski RN", "/s/ jsmith": a log-in as a signature
+            group = "line" if m.group("line") else "cred"
+            word = m.group(group)
+            if not self.lex.is_clinical(word) and not self.lex.is_common(word) and self._name_inside(word):
+                spans.append((m.start(group), m.end(group), 0.75))
         for m in _SHAPED.finditer(text):
             if m.group("letters"):
                 word = m.group("letters")
