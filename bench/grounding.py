@@ -250,7 +250,11 @@ drinks"), drug names misspelled in the transcript ("methothrexate") and section 
 the 30 (13-27%) are real grounding gaps of the reference; most are the check's own, and negation is where the
 check is weakest (it also has the lowest recall). The sample predates the last two rule changes ("How about
 alcohol, do you drink?" read as one question; "denies, however, any ..." keeps its scope), which cleared two of
-the 22."""
+the 22. It was not redrawn after the later changes either: drafted headings ending in a colon ("Hospital
+course:") and leading labels ("Work status: ...") are no longer read as claims, and polarity is taken from the
+nearest sentence of the nearest turn; a bare all-caps line such as "PAST" is still checked as a claim. On dev
+these changes moved the false-flag rate by less than one summary in a hundred, so the proportions above still
+describe what the flags are."""
 
 
 def write_markdown(result: dict, path: Path) -> None:

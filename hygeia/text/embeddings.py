@@ -54,8 +54,20 @@ def load_embedder() -> "SentenceTransformer":
     # that would consult the hub (model cards, remote code checks) from trying the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    # transformers draws a "Loading weights" progress bar (and load reports) on stderr: noise in a CLI, a server
+    # log or a test run for a load that takes a second. Silence them for the load only, then restore the
+    # caller's settings.
+    bars_on, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars_on:
+            hf_logging.enable_progress_bar()
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:

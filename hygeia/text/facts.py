@@ -31,7 +31,7 @@ from importlib import resources
 __all__ = [
     "AFFIRMED", "NEGATED", "NEUTRAL", "Quantity", "DateFact", "Drug", "Facts", "split_sentences", "split_turns",
     "normalize_numbers", "extract_facts", "answer_polarity", "strip_answer_word", "stem", "term_polarities",
-    "polar_words", "is_site_term", "asks_question",
+    "polar_words", "is_site_term", "is_body_part", "asks_question",
     "drug_lexicon", "synonym_lexicon",
 ]
 
@@ -329,8 +329,30 @@ def _is_side(text: str, m: re.Match) -> bool:
         not after or after[0] not in {"now", "away", "thing", "one", "time", "place", "way", "answer"})
 
 
-def _sides(text: str, polarity: list[tuple[int, int, str, int]]) -> set[str]:
-    """Sides stated in ``text``; a side inside a negation scope ("no pain on the right") is not stated."""
+_ANCHOR_BEFORE, _ANCHOR_AFTER = 3, 4  # words around a side word that say what the side is of
+
+
+def _anchor(m: re.Match, polarity: list[tuple[int, int, str, int]]) -> frozenset[str]:
+    """Content terms next to the side word ``m`` ("left knee pain" -> knee, pain): what that side is the side of.
+    The window stops at the next side word, so "left knee and right hip" ties knee to left and hip to right."""
+    at = next((k for k, (start, _, _, _) in enumerate(polarity) if start >= m.start()), len(polarity))
+    after = []
+    for _, _, word, _ in polarity[at + 1: at + 1 + _ANCHOR_AFTER]:
+        if word in {"left", "right", "bilateral", "bilaterally", "both"}:
+            break
+        after.append(word)
+    before = []
+    for _, _, word, _ in reversed(polarity[max(at - _ANCHOR_BEFORE, 0): at]):
+        if word in {"left", "right", "bilateral", "bilaterally", "both"}:
+            break
+        before.append(word)
+    return frozenset(stem(w) for w in after + before if _is_term(w))
+
+
+def _sides(text: str, polarity: list[tuple[int, int, str, int]],
+           anchors: list[tuple[str, frozenset[str]]] | None = None) -> set[str]:
+    """Sides stated in ``text``; a side inside a negation scope ("no pain on the right") is not stated.
+    ``anchors``, when given, receives ``(side, terms next to it)`` for every left/right stated."""
     negated = {start for start, _, _, value in polarity if value == NEGATED}
     sides: set[str] = set()
     for m in _SIDE_WORDS.finditer(text):
@@ -348,6 +370,8 @@ def _sides(text: str, polarity: list[tuple[int, int, str, int]]) -> set[str]:
                 sides.add("bilateral")
         elif _is_side(text, m):
             sides.add(word)
+            if anchors is not None:
+                anchors.append((word, _anchor(m, polarity)))
     return sides
 
 
@@ -431,6 +455,16 @@ evidence sign signs complaint complaints area region site obvious mild moderate 
 @lru_cache(maxsize=1)
 def _site_stems() -> frozenset[str]:
     return frozenset(stem(w) for w in _ANATOMY | _FRAME)
+
+
+@lru_cache(maxsize=1)
+def _anatomy_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in _ANATOMY - {"side", "sided", "upper", "lower", "mid", "body", "part", "parts"})
+
+
+def is_body_part(term: str) -> bool:
+    """True when a term (stemmed, see :func:`stem`) names a body part ("knee", "shoulder")."""
+    return term in _anatomy_stems()
 
 
 def is_site_term(term: str) -> bool:
@@ -640,11 +674,13 @@ class Facts:
     sides: frozenset[str]
     negated: frozenset[str]
     affirmed: frozenset[str]
+    side_anchors: tuple[tuple[str, frozenset[str]], ...] = ()  # (left/right, the terms next to it): see _anchor
 
     def merge(self, other: "Facts") -> "Facts":
         """The facts of both texts together."""
         return Facts(self.quantities + other.quantities, self.dates + other.dates, self.drugs + other.drugs,
-                     self.sides | other.sides, self.negated | other.negated, self.affirmed | other.affirmed)
+                     self.sides | other.sides, self.negated | other.negated, self.affirmed | other.affirmed,
+                     self.side_anchors + other.side_anchors)
 
     @property
     def terms(self) -> frozenset[str]:
@@ -685,11 +721,13 @@ def extract_facts(text: str, answer: int | None = None) -> Facts:
         quantities.append(Quantity(value, unit, m.group().strip()))
     words = polar_words(norm, answer)
     polarity = [(stem(w), v) for _, _, w, v in words if _is_term(w)] + _concepts(norm.lower(), words)
+    anchors: list[tuple[str, frozenset[str]]] = []
     return Facts(
         quantities=tuple(quantities),
         dates=tuple(dates),
         drugs=tuple(_drugs(norm)),
-        sides=frozenset(_sides(norm, words)),
+        sides=frozenset(_sides(norm, words, anchors)),
         negated=frozenset(t for t, p in polarity if p == NEGATED),
         affirmed=frozenset(t for t, p in polarity if p == AFFIRMED),
+        side_anchors=tuple(anchors),
     )

@@ -12,10 +12,19 @@ long turns (a short summary sentence matches one of them best); a doctor's quest
 patient's reply ("Any wheezing?" - "No." negates wheezing). Other text is cut into sentences and windows of two
 sentences. Only source sentences go through the encoder; turn and window vectors are composed from theirs.
 
-Negation is judged term by term against the *nearest* evidence: the source turn most similar to the
-drafted sentence that states the term one way only. Body sites and frame words ("head", "trouble") are not
-judged: their polarity follows the finding's. A sentence made only of the note's bookkeeping words
-("Noncontributory.", "Otherwise negative.") states nothing and is not flagged.
+Negation is judged term by term against the *nearest* evidence, clause by clause: the source turns most
+similar to the drafted sentence in order, and inside a turn its sentences in order of similarity (a question
+sentence takes the polarity of the reply's "Yes"/"No"); the first that states the term one way only decides.
+Body sites and frame words ("head", "trouble") are not judged: their polarity follows the finding's.
+Laterality is checked twice: a side the context never names (or names only the other way), and each side tied
+to its body part and neighbour words ("right knee" against a source "left knee", even when the source names a
+right shoulder too; a two-sided sentence mirrored whole). A leading label ("Work status: ...") is not part of
+the claim. A sentence made only of the note's bookkeeping words
+("Noncontributory.", "Otherwise negative.") states nothing and is not flagged; a drafted section heading
+("Hospital course:", "## Medications") is structure, not a claim, and is left out of the sentences.
+
+Evidence shown to a reviewer is tight: inside each supporting passage, the source sentence that matches the
+drafted sentence best (a question with its answer's first sentence), at most about 300 characters.
 
 Usage::
 
@@ -29,6 +38,7 @@ Usage::
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -36,8 +46,18 @@ import numpy as np
 from hygeia.errors import TextError
 from hygeia.text.embeddings import embed
 from hygeia.text.facts import (
-    NEUTRAL, Facts, Quantity, answer_polarity, asks_question, extract_facts, is_site_term, split_sentences,
-    split_turns, stem, strip_answer_word,
+    NEUTRAL,
+    Facts,
+    Quantity,
+    answer_polarity,
+    asks_question,
+    extract_facts,
+    is_body_part,
+    is_site_term,
+    split_sentences,
+    split_turns,
+    stem,
+    strip_answer_word,
 )
 
 __all__ = ["Evidence", "SentenceCheck", "GroundingReport", "GroundingConfig", "check_grounding"]
@@ -137,6 +157,7 @@ class _Piece:
     text: str
     facts: Facts
     answered: bool = False  # a question whose polarity the next turn's "Yes"/"No" settles
+    answer: int | None = None  # that reply's polarity (see answer_polarity), None when no question is answered
 
 
 @dataclass
@@ -160,7 +181,7 @@ def _pieces(source: str) -> tuple[list[_Piece], bool]:
         answer = answer_polarity(reply) if reply is not None and asks_question(text) else None
         # A bare "No," opening a reply answers the question; it negates nothing that follows it.
         pieces.append(_Piece(start, end, text, extract_facts(strip_answer_word(text), answer),
-                             answer is not None and answer != NEUTRAL))
+                             answer is not None and answer != NEUTRAL, answer))
     return pieces, True
 
 
@@ -244,6 +265,33 @@ def _check_facts(draft: Facts, context: Facts, whole: Facts) -> list[str]:
         elif side not in whole.sides:
             said = f", source says {other}" if other in whole.sides else ""
             reasons.append(f"laterality: {side} not in source{said}")
+    if not any(r.startswith("laterality") for r in reasons):
+        reasons += _check_side_anchors(draft, context)
+    return reasons
+
+
+_MIN_ANCHOR = 2  # tie strength of a drafted side to a source side: a shared body part counts 2, another term 1,
+# so "knee" ties alone but "pain" does not (it is next to every side of a note)
+
+
+def _tie(a: frozenset[str], b: frozenset[str]) -> int:
+    return sum(2 if is_body_part(t) else 1 for t in a & b)
+
+
+def _check_side_anchors(draft: Facts, context: Facts) -> list[str]:
+    """Each drafted side tied to what it is the side of: "right knee" is contradicted by a source that says
+    "left knee" (and no "right knee") even when it names a right something else, and "left greater than right"
+    mirrored whole is caught, which comparing the sets of sides cannot do. A drafted side is flagged when the
+    source side mentions most tied to it (at least ``_MIN_ANCHOR``, see :func:`_tie`) all name the other side."""
+    reasons = []
+    for side, anchor in draft.side_anchors:
+        other = "right" if side == "left" else "left"
+        share = {s: max((_tie(anchor, a) for s2, a in context.side_anchors if s2 == s), default=0)
+                 for s in (side, other)}
+        if share[other] >= _MIN_ANCHOR and share[other] > share[side]:
+            part = " ".join(sorted(anchor)[:3])
+            reasons.append(f"laterality: draft says {side} ({part}), source says {other}")
+            break
     return reasons
 
 
@@ -293,14 +341,15 @@ def check_grounding(source: str, draft: str, *, config: GroundingConfig | None =
     cfg = config or GroundingConfig()
     pieces, dialogue = _pieces(source)
     passages = _passages(pieces, (1, 2, 3) if dialogue else (1, 2))
-    spans = split_sentences(draft)
+    # A heading ("Hospital course:", "## Medications") is the draft's structure, not a claim: nothing to check.
+    spans = [(s, e) for s, e in split_sentences(draft) if not _is_heading(draft[s:e])]
     if not spans:
         return GroundingReport((), cfg)
     if not passages:
         return GroundingReport(tuple(_unsupported(draft, s, e, "source has no text to compare") for s, e in spans), cfg)
 
     sentences, ranges = _sentence_passages(pieces)
-    vectors = embed([draft[s:e] for s, e in spans] + [p.text for p in sentences])
+    vectors = embed([_claim(draft[s:e]) for s, e in spans] + [p.text for p in sentences])
     sentence_vectors = vectors[len(spans):]
     piece_vectors = _compose(sentence_vectors, _lengths(sentences), ranges)
     windows = _compose(piece_vectors, _lengths(pieces), [(p.first, p.last) for p in passages])
@@ -312,9 +361,12 @@ def check_grounding(source: str, draft: str, *, config: GroundingConfig | None =
     passages = passages + [sentences[i] for i in extra]
     passage_terms += [extract_facts(sentences[i].text).terms for i in extra]
     cosine = vectors[: len(spans)] @ np.vstack([windows, sentence_vectors[extra]]).T
+    sentence_cosine = vectors[: len(spans)] @ sentence_vectors.T
     whole = _merge(pieces, set(range(len(pieces))))
+    by_sentence = _SourceSentences(source, pieces, sentences, ranges, cfg)
     checks = tuple(
-        _check_sentence(source, draft, span, cosine[row], pieces, passages, passage_terms, whole, cfg)
+        _check_sentence(source, draft, span, cosine[row], pieces, passages, passage_terms, whole, cfg,
+                        by_sentence, sentence_cosine[row])
         for row, span in enumerate(spans)
     )
     return GroundingReport(checks, cfg)
@@ -322,11 +374,11 @@ def check_grounding(source: str, draft: str, *, config: GroundingConfig | None =
 
 def _check_sentence(source: str, draft: str, span: tuple[int, int], cosine: np.ndarray, pieces: list[_Piece],
                     passages: list[_Passage], passage_terms: list[frozenset[str]], whole: Facts,
-                    cfg: GroundingConfig) -> SentenceCheck:
+                    cfg: GroundingConfig, by_sentence: _SourceSentences, sentence_cosine: np.ndarray) -> SentenceCheck:
     """Find the evidence of one drafted sentence, run the hard checks, and judge its support."""
     start, end = span
     text = draft[start:end]
-    facts = extract_facts(text)
+    facts = extract_facts(_claim(text))
     terms = facts.terms
     overlap = np.array([len(terms & t) / len(terms) if terms else 0.0 for t in passage_terms])
     score = cfg.semantic_weight * cosine + (1 - cfg.semantic_weight) * overlap
@@ -341,20 +393,14 @@ def _check_sentence(source: str, draft: str, span: tuple[int, int], cosine: np.n
                for i in range(max(passages[idx].first - cfg.context_turns, 0),
                               min(passages[idx].last + cfg.context_turns, len(pieces) - 1) + 1)}
     reasons = _check_facts(facts, _merge(pieces, covered), whole)
-    ranked = sorted((i for i in covered if cosine[i] >= cfg.min_polarity_similarity), key=lambda i: -cosine[i])
-    reasons += _check_negation(facts, [pieces[i].facts for i in ranked], cfg.min_flipped)
+    reasons += _check_negation(facts, by_sentence.ranked_facts(covered, cosine, sentence_cosine), cfg.min_flipped)
     critical = bool(reasons)
     best = float(score[chosen[0]])
     if _states_nothing(facts):
         pass  # "Noncontributory.", "Otherwise negative.": no claim a source could back or contradict
     elif best < cfg.min_support and float(cosine.max()) < cfg.min_similarity:
         reasons.append(f"no supporting sentence (best similarity {float(cosine.max()):.2f})")
-    stops = [_evidence_end(passages[i], pieces) for i in chosen]
-    evidence = tuple(
-        Evidence(passages[i].start, stop, source[passages[i].start: stop], round(float(cosine[i]), 4),
-                 round(float(overlap[i]), 4))
-        for i, stop in zip(chosen, stops)
-    )
+    evidence = by_sentence([passages[i] for i in chosen], terms, sentence_cosine)
     return SentenceCheck(text, start, end, not reasons, critical, tuple(reasons), evidence, round(best, 4))
 
 
@@ -373,12 +419,105 @@ def _states_nothing(facts: Facts) -> bool:
             and all(t in _BOILERPLATE for t in facts.terms))
 
 
-def _evidence_end(passage: _Passage, pieces: list[_Piece]) -> int:
-    """Where the evidence of ``passage`` ends: a question that closes it takes its answer along, because the
-    reviewer needs the "No." to read the question as a denial."""
-    if pieces[passage.last].answered and passage.last + 1 < len(pieces):
-        return pieces[passage.last + 1].end
-    return passage.end
+_HEADING = re.compile(r"^(?:#{1,6}\s+[^\d]+|[^\d:]{1,60}:)$")
+_HEADING_WORDS = 8
+
+
+def _is_heading(text: str) -> bool:
+    """True for a drafted line that is a section heading: a markdown ``#`` heading, or a short line (a few words)
+    ending with a colon; neither carries a number (a number makes it a claim, "Weight: 80 kg" is not a heading)."""
+    line = text.strip().strip("*_").strip()
+    return "\n" not in line and len(line.split()) <= _HEADING_WORDS and bool(_HEADING.match(line))
+
+
+_LABEL = re.compile(r"^\s*[A-Za-z][A-Za-z /&-]{0,30}:\s+(?=\S)")
+
+
+def _claim(text: str) -> str:
+    """``text`` without a leading section label ("Work status: on sick leave." -> "on sick leave."): the label
+    (a few words, no number) names the section, it is not a claim, and its words ("work") must not take the
+    polarity of the claim or be matched against the source."""
+    m = _LABEL.match(text)
+    return text[m.end():] if m and len(m.group().split()) <= 4 else text
+
+
+class _SourceSentences:
+    """The source read sentence by sentence, for the two things passages are too coarse for: the polarity of a
+    term (:meth:`ranked_facts`) and the evidence a reviewer reads (calling the object).
+
+    Evidence is the best source sentence inside each supporting passage, not the passage.
+
+    Passages (windows of up to three turns) are right for scoring, because a summary sentence fuses a question
+    and its answer, but a reviewer needs the one sentence that backs the claim. Inside each chosen passage the
+    sentence scoring best against the drafted sentence (same mix of cosine and term overlap as the passages) is
+    the evidence; a question keeps its answer's first sentence (the "No." that makes it a denial), and a bare
+    short answer keeps the question before it. Longer than ``_MAX_CHARS``, a span is cut at a word boundary.
+    """
+
+    _MAX_CHARS = 300
+    _SHORT_ANSWER_WORDS = 3
+
+    def __init__(self, source: str, pieces: list[_Piece], sentences: list[_Passage], ranges: list[tuple[int, int]],
+                 cfg: GroundingConfig) -> None:
+        self.source, self.pieces, self.sentences, self.ranges, self.cfg = source, pieces, sentences, ranges, cfg
+        self._terms: dict[int, frozenset[str]] = {}
+        self._facts: dict[int, Facts] = {}
+
+    def _sentence_terms(self, i: int) -> frozenset[str]:
+        if i not in self._terms:
+            self._terms[i] = extract_facts(self.sentences[i].text).terms
+        return self._terms[i]
+
+    def _polar_facts(self, i: int) -> Facts:
+        """Facts of source sentence ``i`` read as a clause of its turn: a question sentence of an answered turn
+        takes the reply's polarity, a leading bare "No," negates nothing."""
+        if i not in self._facts:
+            piece = self.pieces[self.sentences[i].first]
+            text = strip_answer_word(self.sentences[i].text)
+            self._facts[i] = extract_facts(text, piece.answer if asks_question(text) else None)
+        return self._facts[i]
+
+    def ranked_facts(self, covered: set[int], piece_cosine: np.ndarray, cosine: np.ndarray) -> list[Facts]:
+        """Facts of the sentences of the ``covered`` pieces that resemble the drafted sentence (the piece's
+        cosine at least ``min_polarity_similarity``): the nearest piece first, and inside a piece the nearest
+        sentence first. Polarity is judged clause by clause, so a turn that says a term both ways ("No fever
+        now. The fever started Monday.") is decided by its sentence closest to the drafted one."""
+        order = sorted((k for k in covered if piece_cosine[k] >= self.cfg.min_polarity_similarity),
+                       key=lambda k: -piece_cosine[k])
+        return [self._polar_facts(i) for k in order
+                for i in sorted(range(self.ranges[k][0], self.ranges[k][1] + 1), key=lambda i: -cosine[i])]
+
+    def __call__(self, chosen: list[_Passage], terms: frozenset[str], cosine: np.ndarray) -> tuple[Evidence, ...]:
+        out: dict[tuple[int, int], Evidence] = {}
+        w = self.cfg.semantic_weight
+        for passage in chosen:
+            lo, hi = self.ranges[passage.first][0], self.ranges[passage.last][1]
+            inside = [i for i in range(lo, hi + 1)
+                      if self.sentences[i].start >= passage.start and self.sentences[i].end <= passage.end]
+            if not inside:
+                continue
+            overlap = {i: len(terms & self._sentence_terms(i)) / len(terms) if terms else 0.0 for i in inside}
+            best = max(inside, key=lambda i: w * float(cosine[i]) + (1 - w) * overlap[i])
+            start, end = self._span(best)
+            if all(end <= s or start >= e for s, e in out):  # a sentence shown once, not again inside a pair
+                out[(start, end)] = Evidence(start, end, self.source[start:end], round(float(cosine[best]), 4),
+                                             round(float(overlap[best]), 4))
+        return tuple(out.values())
+
+    def _span(self, i: int) -> tuple[int, int]:
+        """Character span of sentence ``i`` with the answer or question it needs to be read right."""
+        sentence, k = self.sentences[i], self.sentences[i].first
+        start, end = sentence.start, sentence.end
+        if (self.pieces[k].answered and (i == self.ranges[k][1] or "?" in sentence.text)
+                and k + 1 < len(self.pieces)):
+            end = self.sentences[self.ranges[k + 1][0]].end  # the question's answer: "Patient: No."
+        elif (k > 0 and self.pieces[k - 1].answered and i == self.ranges[k][0]
+              and len(sentence.text.split()) <= self._SHORT_ANSWER_WORDS):
+            start = self.sentences[self.ranges[k - 1][1]].start  # "No." alone says nothing: show what it answers
+        if end - start > self._MAX_CHARS:
+            cut = self.source.rfind(" ", start, start + self._MAX_CHARS)
+            end = cut if cut > start else start + self._MAX_CHARS
+        return start, end
 
 
 def _merge(pieces: list[_Piece], indices: set[int]) -> Facts:

@@ -248,3 +248,13 @@ def test_decades_and_month_year_dates():
 def test_a_digit_one_is_a_count_but_a_spelled_one_is_not():
     assert [q.value for q in extract_facts("Married with 1 child.").quantities] == [1]
     assert extract_facts("Married with one child.").quantities == ()
+
+
+def test_each_side_word_is_tied_to_the_terms_next_to_it():
+    from hygeia.text.facts import is_body_part
+
+    anchors = dict(extract_facts("Left knee swelling and pain; right shoulder aches.").side_anchors)
+    assert {"knee", "pain"} <= anchors["left"] and "shoulder" in anchors["right"]
+    assert "knee" not in anchors["right"]  # the window stops at the next side word
+    assert extract_facts("She left the clinic right away.").side_anchors == ()
+    assert is_body_part("knee") and not is_body_part("pain")

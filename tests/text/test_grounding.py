@@ -266,3 +266,61 @@ def test_a_short_sentence_finds_its_sentence_in_a_long_turn():
     assert sentence.supported
     best = sentence.evidence[0]
     assert source[best.start: best.end] == best.text and "married" in best.text and "teacher" not in best.text
+
+
+def test_section_headings_are_structure_not_claims():
+    source = "Doctor: What brings you in?\nPatient: I have a cough and fever. They said it is pneumonia."
+    draft = "Reason for admission:\nHe has pneumonia.\n## Discharge medications\nHospital course:"
+    report = check_grounding(source, draft)
+    assert [s.text for s in report.sentences] == ["He has pneumonia."]
+    assert report.passed and report.supported_share == 1.0
+    # A line with a number is a claim even when it ends like a heading, and is still checked.
+    assert not _one(source, "Temperature 39 degrees:").supported
+
+
+def test_evidence_is_the_tightest_supporting_sentence():
+    source = ("Doctor: How are things at home?\nPatient: I work as a teacher at the middle school. I am married. "
+              "My husband and I live downtown with our dog. We walk every evening.\nDoctor: Any chest pain?\n"
+              "Patient: No.\nDoctor: Do you smoke?\nPatient: Yes, about a pack a day for ten years, since college.")
+    report = check_grounding(source, "She is married. Denies chest pain. She smokes a pack a day.")
+    for sentence in report.sentences:
+        assert sentence.supported, sentence.reasons
+        for ev in sentence.evidence:
+            assert source[ev.start: ev.end] == ev.text and len(ev.text) <= 300
+            assert ev.text.count("\n") <= 1  # at most a question and its answer, never a window of turns
+    married, chest, smoke = (s.evidence[0].text for s in report.sentences)
+    assert married == "I am married."
+    assert "chest pain" in chest and "No." in chest and "smoke" not in chest
+    assert "pack a day" in smoke and "married" not in smoke
+
+
+def test_each_side_is_tied_to_its_body_part():
+    source = ("Doctor: Where does it hurt?\nPatient: My left knee is swollen and painful, and my right shoulder aches "
+              "a bit.\nDoctor: Okay.")
+    assert _one(source, "Left knee swelling and pain; right shoulder aches.").supported
+    assert _one(source, "She has left knee swelling and pain.").supported
+    # The source names both sides, so only tying each side to its part shows these are wrong.
+    assert not _one(source, "She has right knee swelling and pain.").supported
+    assert not _one(source, "Right knee swelling and pain; left shoulder aches.").supported
+
+
+def test_a_sentence_naming_both_sides_mirrored_whole_is_caught():
+    source = "Doctor: Which foot?\nPatient: The bunion is on my left foot, and the second toe on my right foot hurts too."
+    assert _one(source, "Bunion deformity on the left foot and pain in the second toe of the right foot.").supported
+    bad = _one(source, "Bunion deformity on the right foot and pain in the second toe of the left foot.")
+    assert not bad.supported and any(r.startswith("laterality") for r in bad.reasons)
+
+
+def test_polarity_is_judged_by_the_nearest_clause_of_a_turn():
+    # The turn says "fever" both ways; its sentence nearest the drafted one decides.
+    source = "Doctor: How is the fever?\nPatient: The fever is gone now. I had a high fever on Monday.\nDoctor: Okay."
+    assert _one(source, "She had a high fever on Monday.").supported
+    assert _one(source, "Her fever is gone now.").supported
+    bad = _one(source, "She had no fever on Monday.")
+    assert not bad.supported and any(r.startswith("negation flipped") for r in bad.reasons)
+
+
+def test_a_section_label_before_a_claim_is_not_part_of_the_claim():
+    source = "Doctor: Are you working right now?\nPatient: No, I am on sick leave since my surgery."
+    assert _one(source, "Work status: on sick leave.").supported
+    assert not _one(source, "Work status: not on sick leave.").supported
