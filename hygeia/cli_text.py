@@ -233,9 +233,9 @@ def show_text(artifact, reviews, *, reidentify: bool, reviewer: str) -> None:  #
     from hygeia.governance.clinical_text import record_reidentified_view, text_view
     from hygeia.store import Store
 
-    if reidentify:
-        record_reidentified_view(Store(), artifact.id, reviewer)
     view = text_view(artifact, reidentify=reidentify)
+    if reidentify:  # recorded once the map opened (a wrong key shows nothing), before anything is printed
+        record_reidentified_view(Store(), artifact.id, reviewer)
     rec = artifact.record
     out.print(f"[bold]{artifact.id}[/] — {rec.get('title', artifact.kind)}\nstatus: {artifact.status}; "
               f"gate: {'PASSED' if artifact.gate_passed else 'FAILED'}; folder: {artifact.location}")

@@ -124,6 +124,7 @@ def draft_candidate(
     artifact = Artifact(id=artifact_id, kind=KIND, provenance=provenance)
     verdict = Gate(policy).check(artifact, scorecard)
     flags = [asdict(f) for f in made.flags]
+    checked, counts = grounding.to_dict(), deid.counts()
     title = f"{spec.name.replace('-', ' ').capitalize()} ({engine.name}) from {Path(source).name}"
 
     on_step("writing the candidate and its report")
@@ -132,13 +133,13 @@ def draft_candidate(
         (tmp / SOURCE).write_text(deid.text, encoding="utf-8")
         (tmp / DRAFT).write_text(made.text, encoding="utf-8")
         (tmp / SEALED).write_bytes(seal(dict(deid.surrogates), key))
-        (tmp / "grounding.json").write_text(json.dumps(grounding.to_dict(), indent=2), encoding="utf-8")
+        (tmp / "grounding.json").write_text(json.dumps(checked, indent=2), encoding="utf-8")
         (tmp / "flags.json").write_text(json.dumps(flags, indent=2), encoding="utf-8")
         verdict.scorecard.save(tmp / "scorecard.json")
         ctx = _report_context(title=title, artifact_id=artifact_id, status=UNRELEASED, verdict_passed=verdict.passed,
                               verdict_reasons=verdict.reasons, scorecard=verdict.scorecard, source=deid.text,
-                              draft=made.text, grounding=grounding.to_dict(), flags=flags,
-                              phi_counts=deid.counts(), provenance=provenance)
+                              draft=made.text, grounding=checked, flags=flags, phi_counts=counts,
+                              provenance=provenance)
         _write_report(tmp, ctx)
         files = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         (tmp / "CANDIDATE.json").write_text(json.dumps({
@@ -147,7 +148,7 @@ def draft_candidate(
             "next_step": f"hygeia review show {artifact_id}; then approve, edit or reject"}, indent=2), encoding="utf-8")
         record = {"provenance": provenance, "verdict": verdict.to_dict(), "scorecard": verdict.scorecard.to_dict(),
                   "findings": [], "policy": policy.model_dump(), "files": files, "title": title,
-                  "grounding": _grounding_summary(grounding.to_dict()), "phi_counts": deid.counts()}
+                  "grounding": _grounding_summary(checked), "phi_counts": counts}
         with store.begin() as conn:
             store.insert_artifact(conn, ArtifactRecord(
                 id=artifact_id, kind=KIND, status="candidate", created_at=provenance["created_at"],
@@ -158,14 +159,14 @@ def draft_candidate(
             publish(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return TextResult(artifact_id, verdict, out_dir, made, grounding, deid.counts())
+    return TextResult(artifact_id, verdict, out_dir, made, grounding, counts)
 
 
 def _events(prov: dict[str, Any], record: dict[str, Any], deid: Any, verdict: Verdict) -> list[tuple[str, dict]]:
     """The ledger's account of a draft: counts, hashes and settings; never a word of the note."""
     files = record["files"]
     return [
-        ("deidentify", {"categories": deid.counts(), "identifiers": len(deid.spans),
+        ("deidentify", {"categories": record["phi_counts"], "identifiers": len(deid.spans),
                         "deidentified_sha256": files[SOURCE]}),
         ("draft", {key: prov[key] for key in ("task", "backend", "model", "external", "template", "template_version",
                                               "template_sha256", "decoding", "options", "finish_reason", "flags")}

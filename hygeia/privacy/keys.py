@@ -38,7 +38,10 @@ def deid_key() -> bytes:
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs, so both agree
+        return path.read_bytes().strip()
     with os.fdopen(fd, "wb") as handle:
         handle.write(key)
     return key

@@ -157,9 +157,6 @@ class ExtractiveBackend(Backend):
     name = "extractive"
     summary = "no model: selects source sentences per section (always available, invents nothing)"
 
-    def __init__(self) -> None:
-        pass
-
     @property
     def model(self) -> str:
         return "extractive-tfidf/1"
