@@ -26,26 +26,13 @@ REGISTRY: dict[str, type[Generator]] = {}
 _MAGIC = "hygeia-generator/1"
 
 
-class Generator(ABC):
-    """Learns a table's joint distribution and samples new rows from it."""
+class Estimator:
+    """What every learnt model shares: parameters, the fitted check, save and load."""
 
     #: Registry name, e.g. ``"gaussian_copula"``.
     name: ClassVar[str]
     #: One line for ``--help`` and the model card.
     summary: ClassVar[str] = ""
-
-    @abstractmethod
-    def fit(self, data: Dataset) -> Self:
-        """Learn from the dataset's modelled columns (identifiers and free text are never seen)."""
-
-    @abstractmethod
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
-        """Draw ``n`` rows with the fitted columns, dtypes and missingness; same seed, same rows."""
-
-    @property
-    def privacy_spent(self) -> dict[str, float] | None:
-        """``{"epsilon": ..., "delta": ...}`` for differentially private fits, else ``None``."""
-        return None
 
     def get_params(self) -> dict[str, Any]:
         """Constructor parameters, for provenance and the model card."""
@@ -67,7 +54,7 @@ class Generator(ABC):
             pickle.dump({"magic": _MAGIC, "name": self.name, "state": self}, fh)
 
     @classmethod
-    def load(cls, path: str | Path) -> Generator:
+    def load(cls, path: str | Path) -> Any:
         try:
             with open(path, "rb") as fh:
                 payload = pickle.load(fh)
@@ -78,13 +65,31 @@ class Generator(ABC):
         if not isinstance(payload, dict) or payload.get("magic") != _MAGIC:
             raise GeneratorError(f"{path}: not a saved Hygeia generator")
         model = payload["state"]
-        if cls is not Generator and not isinstance(model, cls):
-            raise GeneratorError(f"{path}: holds a {payload['name']} generator, not {cls.name}")
+        # A base class (Generator, SequenceGenerator) accepts any model of its kind; a concrete class only itself.
+        if not isinstance(model, cls):
+            raise GeneratorError(f"{path}: holds a {payload['name']} generator, not {getattr(cls, 'name', cls.__name__)}")
         return model
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+
+class Generator(Estimator, ABC):
+    """Learns a table's joint distribution and samples new rows from it."""
+
+    @abstractmethod
+    def fit(self, data: Dataset) -> Self:
+        """Learn from the dataset's modelled columns (identifiers and free text are never seen)."""
+
+    @abstractmethod
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """Draw ``n`` rows with the fitted columns, dtypes and missingness; same seed, same rows."""
+
+    @property
+    def privacy_spent(self) -> dict[str, float] | None:
+        """``{"epsilon": ..., "delta": ...}`` for differentially private fits, else ``None``."""
+        return None
 
 
 def register(cls: type[Generator]) -> type[Generator]:
