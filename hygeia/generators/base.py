@@ -67,7 +67,8 @@ class Estimator:
         model = payload["state"]
         # A base class (Generator, SequenceGenerator) accepts any model of its kind; a concrete class only itself.
         if not isinstance(model, cls):
-            raise GeneratorError(f"{path}: holds a {payload['name']} generator, not {getattr(cls, 'name', cls.__name__)}")
+            wanted = getattr(cls, "name", cls.__name__)
+            raise GeneratorError(f"{path}: holds a {payload['name']} generator, not {wanted}")
         return model
 
     def __repr__(self) -> str:
