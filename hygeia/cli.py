@@ -29,6 +29,8 @@ app = typer.Typer(
          "released.\n\n"
          "Tables: hygeia profile DATA -> hygeia synth DATA --out cand/ -> hygeia review approve ID "
          "--reviewer NAME -> hygeia release ID --out release/.\n\n"
+         "Patient histories: hygeia fhir ingest FHIR/ -> hygeia synth-fhir FHIR/ --patients 200 --out cand/ -> "
+         "review -> release (FHIR R4 Bundles and NDJSON).\n\n"
          "Text: hygeia deid NOTE -> hygeia draft discharge-summary NOTE --out cand/ -> hygeia review show ID -> "
          "approve / edit / reject -> hygeia release ID --out release/.  Try `hygeia demo` first.",
     no_args_is_help=True,
@@ -355,11 +357,15 @@ def release(
 
 @app.command()
 def generators() -> None:
-    """List the registered generators."""
+    """List the registered generators: for tables (`hygeia synth`), then for patient histories (`hygeia synth-fhir`)."""
     from hygeia.generators import REGISTRY
+    from hygeia.generators.sequence import SEQUENCE_REGISTRY
 
-    for name, cls in sorted(REGISTRY.items()):
-        out.print(f"{name:24s} {cls.summary}")
+    for title, registry in (("tables (hygeia synth)", REGISTRY), ("patient histories (hygeia synth-fhir)",
+                                                                  SEQUENCE_REGISTRY)):
+        out.print(f"[bold]{title}[/]")
+        for name, cls in sorted(registry.items()):
+            out.print(f"  {name:24s} {cls.summary}")
 
 
 @app.command()
@@ -612,7 +618,7 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
         out.print(f"report: {report}")
 
 
-from hygeia import cli_text  # noqa: E402,F401  (registers `deid`, `draft` and `review edit` on the app above)
+from hygeia import cli_fhir, cli_text  # noqa: E402,F401  (register `fhir`, `synth-fhir`, `deid`, `draft`, `review edit`)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,8 +33,30 @@ TEXT_METRIC_NAMES: tuple[str, ...] = (
     "readability.grade",
     "readability.grade_over_target",
 )
-#: Metric families of synthetic tables, then of clinical text.
+#: Metrics of a synthetic cohort of patient histories (:mod:`hygeia.evaluate.longitudinal`, then the FHIR export's
+#: validity from :mod:`hygeia.governance.fhir_cohort`). Spelt out here so a policy loads without the evaluators.
+COHORT_METRIC_NAMES: tuple[str, ...] = (
+    "fidelity.events_per_patient",
+    "fidelity.time_gaps",
+    "fidelity.code_frequency",
+    "fidelity.cooccurrence",
+    "fidelity.lab_values",
+    "fidelity.age_at_first_diagnosis",
+    "fidelity.temporal_overall",
+    "utility.next_event_tstr",
+    "utility.next_event_trtr",
+    "utility.next_event_ratio",
+    "privacy.dcr_share_closer_to_train",
+    "privacy.exact_trajectory_copies",
+    "privacy.rare_code_leakage",
+    "fairness.min_representation_ratio",
+    "fairness.worst_group_fidelity_gap",
+    "plausibility.violations_per_1000",
+    "validity.fhir_valid_share",
+)
+#: Metric families of synthetic tables, then of clinical text, then those only cohorts have.
 TABLE_FAMILIES: tuple[str, ...] = ("fidelity", "utility", "privacy", "fairness")
 TEXT_FAMILIES: tuple[str, ...] = ("grounding", "safety", "readability")
-METRIC_NAMES: tuple[str, ...] = TABLE_METRIC_NAMES + TEXT_METRIC_NAMES
-FAMILIES: tuple[str, ...] = TABLE_FAMILIES + TEXT_FAMILIES
+COHORT_FAMILIES: tuple[str, ...] = ("plausibility", "validity")
+METRIC_NAMES: tuple[str, ...] = tuple(dict.fromkeys(TABLE_METRIC_NAMES + TEXT_METRIC_NAMES + COHORT_METRIC_NAMES))
+FAMILIES: tuple[str, ...] = TABLE_FAMILIES + TEXT_FAMILIES + COHORT_FAMILIES

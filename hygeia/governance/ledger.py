@@ -32,7 +32,9 @@ from hygeia.store.db import Store, checkpoints_table, hygeia_home, ledger_table,
 GENESIS = "0" * 64
 EVENTS = ("ingest", "consent", "quality", "fit", "sample", "evaluate", "gate", "review", "release", "access",
           # clinical text: de-identification counts, the drafting call, the grounding check, a view of the originals
-          "deidentify", "draft", "grounding", "reidentified_view")
+          "deidentify", "draft", "grounding", "reidentified_view",
+          # synthetic cohorts: the FHIR export (resource counts, validity)
+          "export")
 
 
 def canonical_json(obj: Any) -> str:

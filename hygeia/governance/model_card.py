@@ -28,6 +28,7 @@ def build_model_card(artifact: ArtifactRecord, reviews: list[ReviewRecord], *, r
     prov = rec["provenance"]
     scorecard = Scorecard.from_dict(rec["scorecard"])
     groups = next((m.detail.get("groups") for m in scorecard if m.family == "fairness" and m.detail.get("groups")), None)
+    unit = prov.get("unit", "rows")  # a synthetic cohort counts patients
     return {
         "identity": {"product": "Hygeia", "product_version": __version__, "artifact_id": artifact.id,
                      "artifact_kind": artifact.kind, "generator": prov["generator"],
@@ -37,16 +38,16 @@ def build_model_card(artifact: ArtifactRecord, reviews: list[ReviewRecord], *, r
                     "agreement; data stewards", "target_population": f"patients represented in {prov['source']}",
                     "decision_informed": "research questions about the source population, never individual care"},
         "limits": {"out_of_scope": OUT_OF_SCOPE, "known_risks": known_risks(scorecard, rec)},
-        "data_lineage": {"source": prov["source"], "source_sha256": prov["source_sha256"],
+        "data_lineage": {"source": prov["source"], "source_sha256": prov["source_sha256"], "unit": unit,
                          "source_rows": prov["source_rows"], "opt_out_removed": prov["opt_out_removed"],
-                         "inclusion": f"all {prov['rows_after_consent']} rows remaining after the opt-out list",
-                         "exclusion": f"{prov['opt_out_removed']} patients who opted out; a random "
-                                      f"{prov['holdout_rows']}-row holdout kept for evaluation only",
+                         "inclusion": f"all {prov['rows_after_consent']} {unit} remaining after the opt-out list",
+                         "exclusion": f"{prov['opt_out_removed']} patients who opted out; a random holdout of "
+                                      f"{prov['holdout_rows']} {unit} kept for evaluation only",
                          "columns_not_modelled": rec.get("identifiers", []),
                          "sensitive_attributes": prov.get("sensitive", []), "demographics": groups or []},
         "gate": {"policy": rec["verdict"]["policy"], "policy_sha256": rec["verdict"]["policy_sha256"],
                  "passed": rec["verdict"]["passed"], "reasons": rec["verdict"]["reasons"],
-                 "test_data": f"{prov['holdout_rows']} real holdout rows never seen by the generator",
+                 "test_data": f"{prov['holdout_rows']} real holdout {unit} never seen by the generator",
                  "metrics": [_metric_row(m) for m in scorecard]},
         "generation": {"generator": prov["generator"], "parameters": prov["parameters"], "seed": prov["seed"],
                        "rows": prov["rows"], "fit_seconds": prov["fit_seconds"], "training": prov.get("training") or {},
@@ -110,7 +111,8 @@ def render_markdown(card: dict[str, Any]) -> str:
              "## Limits", f"- Out of scope: {card['limits']['out_of_scope']}",
              *[f"- Known risk: {r}" for r in card["limits"]["known_risks"]], "",
              "## Data lineage", f"- Source: {lineage['source']}", f"- Source SHA-256: `{lineage['source_sha256']}`",
-             f"- Rows: {lineage['source_rows']} in the source; opt-out removed: {lineage['opt_out_removed']}",
+             f"- {lineage.get('unit', 'rows').capitalize()}: {lineage['source_rows']} in the source; "
+             f"opt-out removed: {lineage['opt_out_removed']}",
              f"- Inclusion: {lineage['inclusion']}", f"- Exclusion: {lineage['exclusion']}",
              f"- Sensitive attributes checked: {', '.join(lineage['sensitive_attributes']) or 'none'}"]
     for action in lineage["columns_not_modelled"]:
@@ -128,7 +130,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines.append(f"| {m['name']} | {_fmt(m['value'])} | {ref} | {_fmt(m['threshold'])} | {m['result']} |")
     gen = card["generation"]
     lines += ["", "## Generation settings", f"- Generator: `{gen['generator']}`, parameters: `{gen['parameters']}`",
-              f"- Seed: {gen['seed']}; rows: {gen['rows']}; fit time: {gen['fit_seconds']} s",
+              f"- Seed: {gen['seed']}; {lineage.get('unit', 'rows')}: {gen['rows']}; fit time: {gen['fit_seconds']} s",
               *_training_lines(gen.get("training") or {}),
               *_privacy_lines(gen["differential_privacy"]), *_sweep_lines(gen.get("epsilon_sweep") or []),
               "", "## Human oversight"]

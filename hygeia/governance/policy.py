@@ -29,7 +29,8 @@ DEFAULT_POLICY = "default"
 
 
 class Policy(BaseModel):
-    """Release requirements for a synthetic table or a clinical text draft (``clinical-text`` policy)."""
+    """Release requirements for a synthetic table, a synthetic cohort (``fhir-cohort`` policy) or a clinical
+    text draft (``clinical-text`` policy)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -38,9 +39,9 @@ class Policy(BaseModel):
     target: str | None = Field(None, description="column whose prediction measures utility (TSTR vs TRTR)")
     sensitive: list[str] = Field(default_factory=list, description="attributes for subgroup fairness checks")
     holdout_fraction: float = Field(0.3, ge=0.1, le=0.5, description="share of real rows kept out of training")
-    min_rows: int = Field(50, ge=10, description="fewer real rows than this is refused")
+    min_rows: int = Field(50, ge=10, description="fewer real rows (patients, for a cohort) than this is refused")
     identifiers: Literal["surrogate", "drop"] = "surrogate"
-    require: list[Literal["fidelity", "utility", "privacy", "fairness", "grounding", "safety", "readability"]] = Field(
+    require: list[str] = Field(
         default_factory=lambda: ["fidelity", "privacy"],
         description="metric families that must be measured; a missing target/sensitive list then fails the gate")
     blocking_checks: list[str] = Field(default_factory=lambda: ["all_missing", "few_rows"],
@@ -54,6 +55,14 @@ class Policy(BaseModel):
         for name in value:
             if name not in METRIC_NAMES:
                 raise ValueError(f"unknown metric {name!r}{_suggest(name, METRIC_NAMES)}")
+        return value
+
+    @field_validator("require")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in FAMILIES:
+                raise ValueError(f"unknown metric family {name!r}{_suggest(name, FAMILIES)}")
         return value
 
     @field_validator("blocking_checks")
@@ -88,7 +97,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
     else:
         p = Path(path)
         if not p.is_file():
-            raise PolicyError(f"policy file {p} not found; give a YAML file or a shipped policy name (default, demo, clinical-text)")
+            raise PolicyError(f"policy file {p} not found; give a YAML file or a shipped policy name (default, demo, clinical-text, fhir-cohort)")
         try:
             text = p.read_text(encoding="utf-8")
         except UnicodeDecodeError:

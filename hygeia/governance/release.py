@@ -16,6 +16,7 @@ import pandas as pd
 from hygeia.data.schema import Schema
 from hygeia.errors import ReleaseError
 from hygeia.evaluate.metric import Scorecard
+from hygeia.governance import fhir_cohort
 from hygeia.governance.clinical_text import KIND, write_text_release
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.model_card import build_model_card, render_markdown
@@ -64,6 +65,8 @@ def release_artifact(store: Store, artifact_id: str, out_dir: str | Path, *, act
     try:
         if artifact.kind == KIND:
             write_text_release(tmp, store, artifact, reviews, released_at, ledger.head()[1])
+        elif artifact.kind == fhir_cohort.KIND:
+            fhir_cohort.write_cohort_release(tmp, artifact, reviews, released_at, ledger.head()[1])
         else:
             _write_release(tmp, artifact, reviews, released_at, ledger.head()[1])
         manifest = write_manifest(tmp, {"artifact_id": artifact.id, "released_at": released_at,

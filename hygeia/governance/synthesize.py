@@ -190,21 +190,26 @@ def build_generator(name: str, params: dict[str, Any] | None = None) -> Generato
     3.0
     """
     params = dict(params or {})
-    model = make_generator(name)
-    known = model.get_params()
+    known = make_generator(name).get_params()
     for key in params:
-        if key in known:
-            continue
-        if key in ("epsilon", "delta"):
+        if key in ("epsilon", "delta") and key not in known:
             raise GeneratorError(f"generator {name!r} is not differentially private; generators that take an "
                                  f"epsilon: {', '.join(generators_with('epsilon')) or 'none installed'}")
-        if key == "max_time":
+        if key == "max_time" and key not in known:
             raise GeneratorError(f"generator {name!r} has no training time budget; generators that take "
                                  f"max_time: {', '.join(generators_with('max_time')) or 'none installed'}")
-        close = difflib.get_close_matches(key, list(known), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise GeneratorError(f"generator {name!r} has no parameter {key!r}; {hint}its parameters: {', '.join(known)}")
+    check_params(name, params, known)
     return make_generator(name, **params)
+
+
+def check_params(name: str, params: dict[str, Any], known: dict[str, Any]) -> None:
+    """Refuse a parameter the generator does not take, suggesting the closest one it does."""
+    for key in params:
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise GeneratorError(f"generator {name!r} has no parameter {key!r}; {hint}its parameters: "
+                                 f"{', '.join(known)}")
 
 
 def generators_with(param: str) -> list[str]:
@@ -261,9 +266,9 @@ def _build(prep: _Prepared, model: Generator, generator: str, policy: Policy, ro
         "source": dataset.source, "source_sha256": dataset.sha256, "source_rows": dataset.n_rows + prep.removed,
         "opt_out_removed": prep.removed, "rows_after_consent": dataset.n_rows, "train_rows": len(train),
         "holdout_rows": len(prep.holdout), "train_sha256": frame_sha256(train), "generator": generator,
-        "generator_summary": model.summary, "parameters": _jsonable(model.get_params()), "seed": seed,
+        "generator_summary": model.summary, "parameters": jsonable(model.get_params()), "seed": seed,
         "rows": n, "fit_seconds": round(fit_seconds, 3), "sample_seconds": round(sample_seconds, 3),
-        "training": _jsonable(getattr(model, "training_summary", {}) or {}),
+        "training": jsonable(getattr(model, "training_summary", {}) or {}),
         "hygeia_version": __version__, "created_at": now_iso(), "policy": policy.name,
         "policy_sha256": policy.digest(), "target": policy.target, "sensitive": policy.sensitive,
         "privacy_spent": model.privacy_spent, "differential_privacy": privacy_statement(model, len(train)),
@@ -434,5 +439,5 @@ def _check_usable(dataset: Dataset, policy: Policy) -> None:
         raise DataError(f"{dataset.source} has no column a generator may learn (all are identifiers or free text)")
 
 
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+def jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(params, default=lambda o: o.item() if isinstance(o, np.generic) else str(o)))
