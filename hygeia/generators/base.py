@@ -11,6 +11,7 @@ load keep the learned state, so a fitted model can be re-sampled without the sou
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import pickle
 from abc import ABC, abstractmethod
@@ -101,12 +102,19 @@ def register(cls: type[Generator]) -> type[Generator]:
 
 def make_generator(name: str, **params: Any) -> Generator:
     """Build a registered generator by name, with a helpful error for typos."""
+    return build_registered(REGISTRY, name, params, "generator")
+
+
+def build_registered(registry: dict[str, type], name: str, params: dict[str, Any], label: str) -> Any:
+    """Instantiate ``registry[name](**params)``; an unknown name or parameter is a one-line `GeneratorError`."""
     try:
-        cls = REGISTRY[name]
+        cls = registry[name]
     except KeyError:
-        known = ", ".join(sorted(REGISTRY))
-        raise GeneratorError(f"unknown generator {name!r}; choose one of: {known}") from None
+        close = difflib.get_close_matches(name, list(registry), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(registry))
+        raise GeneratorError(f"unknown {label} {name!r}{hint}; choose one of: {known}") from None
     try:
         return cls(**params)
     except TypeError as exc:
-        raise GeneratorError(f"generator {name!r}: {exc}") from None
+        raise GeneratorError(f"{label} {name!r}: {exc}") from None

@@ -18,7 +18,6 @@ static model below; a family only learns and samples token streams:
 
 from __future__ import annotations
 
-import difflib
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Self
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from hygeia.data.longitudinal.cohort import Cohort
 from hygeia.errors import GeneratorError
-from hygeia.generators.base import Estimator
+from hygeia.generators.base import Estimator, build_registered
 from hygeia.generators.sequence.tokens import STATIC_FIELDS, Encoded, Tokenizer
 
 SEQUENCE_REGISTRY: dict[str, type[SequenceGenerator]] = {}
@@ -178,14 +177,4 @@ def register_sequence(cls: type[SequenceGenerator]) -> type[SequenceGenerator]:
 
 def make_sequence_generator(name: str, **params: Any) -> SequenceGenerator:
     """Build a registered sequence generator by name, with a helpful error for typos."""
-    try:
-        cls = SEQUENCE_REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, SEQUENCE_REGISTRY, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        known = ", ".join(sorted(SEQUENCE_REGISTRY))
-        raise GeneratorError(f"unknown sequence generator {name!r}{hint}; choose one of: {known}") from None
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise GeneratorError(f"sequence generator {name!r}: {exc}") from None
+    return build_registered(SEQUENCE_REGISTRY, name, params, "sequence generator")
