@@ -105,7 +105,10 @@ class SequenceGRU(SequenceGenerator):
         max_train_tokens: tokens of each history learnt (the rest is cut).
         temperature: sampling temperature (1 = as learnt; lower = more typical histories).
         validation_fraction: share of patients held out for early stopping.
-        threads: ``torch.set_num_threads`` while fitting and sampling; ``None`` = torch's default.
+        threads: ``torch.set_num_threads`` while fitting and sampling; ``None`` = torch's default. One by
+            default: the matrices are small (2 threads were only 1.5x faster on an idle 2-core machine,
+            4.5 s vs 6.9 s an epoch on Eunomia) and, when other processes share the cores, 2 threads
+            ran 4-15x slower than one (OpenMP threads wait on each other).
         min_code_patients, time_bins, ...: see :class:`~hygeia.generators.sequence.base.SequenceGenerator`.
     """
 
@@ -116,7 +119,7 @@ class SequenceGRU(SequenceGenerator):
     def __init__(self, hidden_size: int = 128, layers: int = 1, embedding_size: int = 64, dropout: float = 0.0,
                  epochs: int = 30, batch_size: int = 128, learning_rate: float = 3e-3, max_time: float | None = 150.0,
                  patience: int = 3, bptt: int = 128, max_train_tokens: int = 2048, temperature: float = 1.0,
-                 validation_fraction: float = 0.1, threads: int | None = None, **tokens: Any) -> None:
+                 validation_fraction: float = 0.1, threads: int | None = 1, **tokens: Any) -> None:
         super().__init__(**tokens)
         self.hidden_size = hidden_size
         self.layers = layers

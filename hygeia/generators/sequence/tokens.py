@@ -175,7 +175,7 @@ class Tokenizer:
     time_bins: int = 16
     value_bins: int = 10
     offset_bins: int = 8
-    tokens_: list[str] = field(default_factory=list)
+    tokens_: list[str] = field(default_factory=list, repr=False)
 
     # -- fitting ---------------------------------------------------------------------------------
     def fit(self, cohort: Cohort) -> Tokenizer:
