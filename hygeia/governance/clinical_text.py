@@ -29,7 +29,7 @@ from hygeia.governance.gate import Gate, Verdict
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.policy import Policy, load_policy
 from hygeia.governance.review import ReviewQueue
-from hygeia.governance.synthesize import UNRELEASED, check_out_dir, publish, staging_dir
+from hygeia.governance.synthesize import UNRELEASED, check_out_dir, hash_files, publish, staging_dir, verdict_events
 from hygeia.store.db import ArtifactRecord, ReviewRecord, Store, now_iso
 
 KIND = "clinical_text"
@@ -141,7 +141,7 @@ def draft_candidate(
                               draft=made.text, grounding=checked, flags=flags, phi_counts=counts,
                               provenance=provenance)
         _write_report(tmp, ctx)
-        files = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = hash_files(tmp)
         (tmp / "CANDIDATE.json").write_text(json.dumps({
             "artifact_id": artifact_id, "status": UNRELEASED, "gate_passed": verdict.passed,
             "reasons": verdict.reasons, "files": files,
@@ -172,10 +172,7 @@ def _events(prov: dict[str, Any], record: dict[str, Any], deid: Any, verdict: Ve
                                               "template_sha256", "decoding", "options", "finish_reason", "flags")}
          | {"draft_sha256": files[DRAFT]}),
         ("grounding", record["grounding"]),
-        ("evaluate", {"scorecard_sha256": files["scorecard.json"],
-                      "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in verdict.scorecard}}),
-        ("gate", {"passed": verdict.passed, "reasons": verdict.reasons, "policy": verdict.policy,
-                  "policy_sha256": verdict.policy_sha256}),
+        *verdict_events(verdict, files["scorecard.json"]),
     ]
 
 

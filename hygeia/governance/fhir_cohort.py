@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hygeia import __version__
-from hygeia.data.dataset import file_sha256
 from hygeia.data.longitudinal import Cohort
 from hygeia.errors import DataError
 from hygeia.evaluate.metric import Goal, Metric, Scorecard
@@ -33,7 +32,8 @@ from hygeia.governance.artifact import Artifact, new_artifact_id
 from hygeia.governance.gate import Gate, Verdict
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.policy import Policy, load_policy
-from hygeia.governance.synthesize import UNRELEASED, check_out_dir, check_params, jsonable, publish, staging_dir
+from hygeia.governance.synthesize import (UNRELEASED, check_out_dir, check_params, hash_files, jsonable, publish,
+                                          staging_dir, verdict_events)
 from hygeia.store.db import ArtifactRecord, ReviewRecord, Store, now_iso
 
 KIND = "fhir_cohort"
@@ -138,7 +138,7 @@ def synthesize_cohort(
         _write_report(tmp, train, synthetic, reference, title=title, artifact_id=artifact_id, status=UNRELEASED,
                       verdict=verdict, provenance=provenance, plausibility=plausibility.to_dict(),
                       validation=validation.to_dict())
-        files = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = hash_files(tmp)
         (tmp / "CANDIDATE.json").write_text(json.dumps({
             "artifact_id": artifact_id, "status": UNRELEASED, "gate_passed": verdict.passed,
             "reasons": verdict.reasons, "next_step": f"hygeia review approve {artifact_id} --reviewer NAME   "
@@ -204,10 +204,7 @@ def _events(prov: dict[str, Any], record: dict[str, Any], verdict: Verdict) -> l
                     "events_sha256": files[f"{COHORT_DIR}/events.parquet"]}),
         ("export", {"fhir_resources": prov["fhir_resources"], "valid": record["validation"]["valid"],
                     "invalid": record["validation"]["invalid"]}),
-        ("evaluate", {"scorecard_sha256": files["scorecard.json"],
-                      "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in verdict.scorecard}}),
-        ("gate", {"passed": verdict.passed, "reasons": verdict.reasons, "policy": verdict.policy,
-                  "policy_sha256": verdict.policy_sha256}),
+        *verdict_events(verdict, files["scorecard.json"]),
     ]
 
 

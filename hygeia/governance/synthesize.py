@@ -361,7 +361,7 @@ def _write_candidate(folder: Path, ctx: ReportContext, frame: pd.DataFrame, verd
     for name, png in figures.items():
         (folder / "figures" / f"{name}.png").write_bytes(png)
     write_report(ctx, folder / "report.html", figures)
-    files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = hash_files(folder)
     status = {"artifact_id": ctx.artifact_id, "status": UNRELEASED, "gate_passed": verdict.passed,
               "reasons": verdict.reasons, "files": files,
               "next_step": f"hygeia review approve {ctx.artifact_id} --reviewer NAME   (or reject --comment WHY)"}
@@ -387,14 +387,24 @@ def _record(store: Store, artifact: Artifact, record: dict[str, Any], verdict: V
                      "seconds": prov["fit_seconds"], "privacy_spent": prov["privacy_spent"],
                      "differential_privacy": prov["differential_privacy"]}),
             ("sample", {"rows": prov["rows"], "synthetic_sha256": record["files"]["synthetic.csv"]}),
-            ("evaluate", {"scorecard_sha256": record["files"]["scorecard.json"],
-                          "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in verdict.scorecard}}),
-            ("gate", {"passed": verdict.passed, "reasons": verdict.reasons, "policy": verdict.policy,
-                      "policy_sha256": verdict.policy_sha256}),
+            *verdict_events(verdict, record["files"]["scorecard.json"]),
         ]
         for event, payload in events:
             ledger.append(event, payload, actor=actor, artifact_id=artifact.id, conn=conn)
         publish(tmp, out_dir)
+
+
+def verdict_events(verdict: Verdict, scorecard_sha256: str) -> list[tuple[str, dict[str, Any]]]:
+    """The ``evaluate`` and ``gate`` ledger events every artifact kind records: metric values, never data."""
+    return [("evaluate", {"scorecard_sha256": scorecard_sha256,
+                          "metrics": {m.name: (None if not m.computed else round(m.value, 6)) for m in verdict.scorecard}}),
+            ("gate", {"passed": verdict.passed, "reasons": verdict.reasons, "policy": verdict.policy,
+                      "policy_sha256": verdict.policy_sha256})]
+
+
+def hash_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by relative POSIX path (what the ledger and release check)."""
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def staging_dir(out_dir: Path) -> Path:
