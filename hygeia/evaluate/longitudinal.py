@@ -440,8 +440,7 @@ def plausibility_metric(train: Cohort, synthetic: Cohort) -> Metric:
         value, detail = math.nan, {"reason": "the synthetic cohort has no patients"}
     else:
         report = check_plausibility(synthetic)
-        value, detail = report.total_per_1000, {"counts": report.counts, "per_1000": report.per_1000,
-                                                "reference_counts": real.counts}
+        value, detail = report.total_per_1000, {**report.to_dict(), "reference_counts": real.counts}
     return Metric(PLAUSIBILITY_NAME, value, Goal.MINIMIZE, min_value=0.0, max_value=math.inf,
                   description=description, reference=reference,
                   reference_label="real train" if reference is not None else "", detail=detail)

@@ -77,7 +77,6 @@ def synthesize_cohort(
 
     ``ingest`` is the reader's summary (resources read, invalid ones skipped) for the provenance and ledger.
     """
-    from hygeia.data.longitudinal.plausibility import check_plausibility
     from hygeia.evaluate.longitudinal import evaluate_cohort
     from hygeia.release.fhir_export import validate_fhir, write_fhir
 
@@ -132,11 +131,12 @@ def synthesize_cohort(
         on_step("writing the candidate and its report")
         synthetic.save(tmp / COHORT_DIR)
         verdict.scorecard.save(tmp / "scorecard.json")
-        plausibility = check_plausibility(synthetic)
-        (tmp / "plausibility.json").write_text(json.dumps(plausibility.to_dict(), indent=2, default=str),
+        # The evaluation already checked the synthetic cohort; its report is the metric's detail.
+        plausibility = dict(verdict.scorecard.get("plausibility.violations_per_1000").detail)
+        (tmp / "plausibility.json").write_text(json.dumps(plausibility, indent=2, default=str),
                                                encoding="utf-8")
         _write_report(tmp, train, synthetic, reference, title=title, artifact_id=artifact_id, status=UNRELEASED,
-                      verdict=verdict, provenance=provenance, plausibility=plausibility.to_dict(),
+                      verdict=verdict, provenance=provenance, plausibility=plausibility,
                       validation=validation.to_dict())
         files = hash_files(tmp)
         (tmp / "CANDIDATE.json").write_text(json.dumps({
@@ -146,7 +146,7 @@ def synthesize_cohort(
         numbers = headline(verdict.scorecard)
         record = {"provenance": provenance, "verdict": verdict.to_dict(), "scorecard": verdict.scorecard.to_dict(),
                   "findings": [], "identifiers": [], "policy": policy.model_dump(), "files": files, "title": title,
-                  "headline": numbers, "plausibility": plausibility.to_dict(), "validation": validation.to_dict()}
+                  "headline": numbers, "plausibility": plausibility, "validation": validation.to_dict()}
         with store.begin() as conn:
             store.insert_artifact(conn, ArtifactRecord(
                 id=artifact_id, kind=KIND, status="candidate", created_at=provenance["created_at"],
@@ -208,12 +208,12 @@ def _events(prov: dict[str, Any], record: dict[str, Any], verdict: Verdict) -> l
     ]
 
 
-def _write_report(folder: Path, train: Cohort | None, synthetic: Cohort, baseline: Cohort | None,
+def _write_report(folder: Path, train: Cohort, synthetic: Cohort, baseline: Cohort | None,
                   **fields: Any) -> None:
     from hygeia.release.cohort_plots import plot_cohort_figures
     from hygeia.release.cohort_report import CohortReportContext, write_cohort_report
 
-    figures = plot_cohort_figures(train, synthetic, baseline) if train is not None else {}
+    figures = plot_cohort_figures(train, synthetic, baseline)
     (folder / "figures").mkdir(exist_ok=True)
     for name, png in figures.items():
         (folder / "figures" / f"{name}.png").write_bytes(png)
