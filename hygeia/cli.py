@@ -618,7 +618,7 @@ def _print_result(artifact_id, verdict, numbers: dict[str, float], report: Optio
         out.print(f"report: {report}")
 
 
-from hygeia import cli_fhir, cli_text  # noqa: E402,F401  (register `fhir`, `synth-fhir`, `deid`, `draft`, `review edit`)
+from hygeia import cli_fhir, cli_server, cli_text  # noqa: E402,F401  (register `fhir`, `synth-fhir`, `serve`, `users`, `deid`, `draft`, `review edit`)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,3 +65,11 @@ class DeidError(TextError):
 
 class BackendError(TextError):
     """An LLM backend cannot be reached, refuses the request, or would receive text that is not de-identified."""
+
+
+class AuthError(HygeiaError):
+    """A request carries no valid credentials (HTTP 401)."""
+
+
+class PermissionDenied(HygeiaError):
+    """The caller's role does not allow this action (HTTP 403)."""

@@ -240,7 +240,7 @@ def record_reidentified_view(store: Store, artifact_id: str, reviewer: str) -> N
 
 
 def edit_draft(store: Store, artifact_id: str, edited: str, *, reviewer: str, role: str = "clinician",
-               comment: str = "") -> tuple[ReviewRecord, Verdict]:
+               comment: str = "", usefulness: int | None = None, trust: int | None = None) -> tuple[ReviewRecord, Verdict]:
     """Record a reviewer's edited text as the decision on a candidate draft.
 
     The edit is checked against the same source and gated by the same policy; the unified diff is stored
@@ -267,7 +267,7 @@ def edit_draft(store: Store, artifact_id: str, edited: str, *, reviewer: str, ro
             artifact.id, "edit", reviewer=reviewer, role=role, comment=comment, diff=diff,
             extra={"edited_sha256": file_sha256(path), "edit_gate": verdict.to_dict(),
                    "edit_grounding": _grounding_summary(grounding.to_dict())},
-            gate_passed=verdict.passed)
+            gate_passed=verdict.passed, usefulness=usefulness, trust=trust)
     except Exception:
         path.unlink(missing_ok=True)
         raise

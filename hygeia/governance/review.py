@@ -32,8 +32,12 @@ class ReviewQueue:
         return artifact, self.store.reviews_for(artifact.id)
 
     def decide(self, artifact_id: str, decision: str, *, reviewer: str, role: str = "reviewer", comment: str = "",
-               diff: str = "", extra: dict[str, Any] | None = None, gate_passed: bool | None = None) -> ReviewRecord:
+               diff: str = "", extra: dict[str, Any] | None = None, gate_passed: bool | None = None,
+               usefulness: int | None = None, trust: int | None = None) -> ReviewRecord:
         """Record one decision; only a candidate can be decided, and a rejection needs its reason.
+
+        ``usefulness`` and ``trust`` are the reviewer's optional ratings of the artifact (1-5), which the
+        console's dashboard follows over time.
 
         An edit passes the edit's own checks in ``extra`` (recorded in the ledger) and the gate's verdict on
         the edited text in ``gate_passed``, which then replaces the draft's.
@@ -45,6 +49,9 @@ class ReviewQueue:
             raise ReviewError("a review needs the reviewer's name; give --reviewer NAME")
         if decision == "reject" and not comment.strip():
             raise ReviewError("a rejection needs its reason; give --comment TEXT")
+        for name, value in (("usefulness", usefulness), ("trust", trust)):
+            if value is not None and not (isinstance(value, int) and 1 <= value <= 5):
+                raise ReviewError(f"{name} rating must be a whole number from 1 to 5, got {value!r}")
         artifact = self.store.get_artifact(artifact_id)
         if artifact.status != "candidate":
             last = self.store.reviews_for(artifact.id)
@@ -52,7 +59,7 @@ class ReviewQueue:
             raise ReviewError(f"artifact {artifact.id} is already {artifact.status}{who}; "
                               "generate a new candidate to review again")
         review = ReviewRecord(artifact_id=artifact.id, reviewer=reviewer, role=role, decision=decision,
-                              comment=comment, diff=diff, created_at=now_iso())
+                              comment=comment, diff=diff, created_at=now_iso(), usefulness=usefulness, trust=trust)
         with self.store.begin() as conn:
             review_id = self.store.insert_review(conn, review)
             self.store.set_status(conn, artifact.id, _STATUS_AFTER[decision])
@@ -63,6 +70,7 @@ class ReviewQueue:
                 "comment": comment, "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
                 "gate_passed": artifact.gate_passed,
                 "synthetic_sha256": artifact.record.get("files", {}).get("synthetic.csv"),
+                "usefulness": usefulness, "trust": trust,
                 **(extra or {}),
             }, actor=reviewer, artifact_id=artifact.id, conn=conn)
         return ReviewRecord(**{**review.__dict__, "id": review_id})

@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import (Boolean, Column, Connection, Integer, MetaData, String, Table, Text, create_engine, event,
+from sqlalchemy import (Boolean, Column, Connection, Float, Integer, MetaData, String, Table, Text, create_engine, event,
                         select, text, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hygeia.errors import NotFoundError, StoreError
+from hygeia.store.migrate import migrate
 
 metadata = MetaData()
 
@@ -58,6 +59,9 @@ reviews_table = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("diff", Text, nullable=False, default=""),
     Column("created_at", String(40), nullable=False),
+    # A reviewer's rating of the artifact when deciding (1-5; optional): what a hospital tracks to judge the tool.
+    Column("usefulness", Integer),
+    Column("trust", Integer),
 )
 
 checkpoints_table = Table(
@@ -65,6 +69,62 @@ checkpoints_table = Table(
     metadata,
     Column("size", Integer, primary_key=True, autoincrement=False),
     Column("body", Text, nullable=False),  # signed JSON checkpoint
+)
+
+
+# -- the service's tables (hygeia serve) -------------------------------------------------------------
+users_table = Table(
+    "users",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+tokens_table = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("user_name", String(128), nullable=False, index=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # the token itself is never stored
+    Column("label", String(128), nullable=False, default=""),
+    Column("created_at", String(40), nullable=False),
+    Column("last_used_at", String(40)),
+    Column("revoked", Boolean, nullable=False, default=False),
+)
+
+datasets_table = Table(
+    "datasets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # table | fhir | note
+    Column("name", String(256), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("profile", Text, nullable=False),  # JSON: what the reader and the quality checks found
+)
+
+jobs_table = Table(
+    "jobs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # queued | running | succeeded | failed
+    Column("params", Text, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("started_at", String(40)),
+    Column("finished_at", String(40)),
+    Column("heartbeat_at", Float),  # epoch seconds: a running job whose heartbeat stops was interrupted
+    Column("worker", String(64)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("progress", Text, nullable=False, default=""),
+    Column("result", Text),
+    Column("error", Text),
 )
 
 
@@ -106,6 +166,8 @@ class ReviewRecord:
     diff: str
     created_at: str
     id: int | None = None
+    usefulness: int | None = None
+    trust: int | None = None
 
 
 class Store:
@@ -129,7 +191,7 @@ class Store:
             # Take the write lock at BEGIN so two writers serialise instead of failing mid-way.
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         try:
-            metadata.create_all(self.engine)
+            migrate(self.engine)
         except OperationalError as exc:
             raise StoreError(f"cannot open the store at {_redact(self.url)} ({_first_line(exc)}); "
                              "check HYGEIA_DATABASE_URL or HYGEIA_HOME") from None
@@ -181,20 +243,30 @@ class Store:
     def insert_review(self, conn: Connection, rev: ReviewRecord) -> int:
         result = conn.execute(reviews_table.insert().values(
             artifact_id=rev.artifact_id, reviewer=rev.reviewer, role=rev.role, decision=rev.decision,
-            comment=rev.comment, diff=rev.diff, created_at=rev.created_at))
+            comment=rev.comment, diff=rev.diff, created_at=rev.created_at, usefulness=rev.usefulness,
+            trust=rev.trust))
         return int(result.inserted_primary_key[0])
 
     def reviews_for(self, artifact_id: str) -> list[ReviewRecord]:
         query = select(reviews_table).where(reviews_table.c.artifact_id == artifact_id).order_by(reviews_table.c.id)
         with self.engine.connect() as conn:
-            return [ReviewRecord(artifact_id=r.artifact_id, reviewer=r.reviewer, role=r.role, decision=r.decision,
-                                 comment=r.comment, diff=r.diff, created_at=r.created_at, id=r.id)
-                    for r in conn.execute(query)]
+            return [_review(r) for r in conn.execute(query)]
+
+    def all_reviews(self) -> list[ReviewRecord]:
+        """Every decision, oldest first (the console's dashboard)."""
+        with self.engine.connect() as conn:
+            return [_review(r) for r in conn.execute(select(reviews_table).order_by(reviews_table.c.id))]
 
 
 def _artifact(row: Any) -> ArtifactRecord:
     return ArtifactRecord(id=row.id, kind=row.kind, status=row.status, created_at=row.created_at,
                           location=row.location, gate_passed=bool(row.gate_passed), record=json.loads(row.record))
+
+
+def _review(r: Any) -> ReviewRecord:
+    return ReviewRecord(artifact_id=r.artifact_id, reviewer=r.reviewer, role=r.role, decision=r.decision,
+                        comment=r.comment, diff=r.diff, created_at=r.created_at, id=r.id, usefulness=r.usefulness,
+                        trust=r.trust)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
