@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/hygeia demo
 
-# The suite runs against SQLite and a real PostgreSQL, which this target installs (Debian package) and starts.
+# The suite runs against SQLite and a real PostgreSQL, which this target installs (Debian package) and starts;
+# the console's browser tests drive Debian's Chromium, which it installs too.
 test: install
+	bash scripts/install-chromium.sh
 	HYGEIA_TEST_DATABASE_URL=$$(bash scripts/start-postgres.sh | tail -n 1) \
 	HYGEIA_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -n 2
 

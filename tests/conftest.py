@@ -10,9 +10,11 @@ import pytest
 from hygeia.data.dataset import Dataset
 from hygeia.data.demo import load_demo
 
-# Helper modules beside the text tests (a real chat-completions server, sample notes) are imported by name from
+# Helper modules beside the text and server tests (a real chat-completions server, sample notes, a live uvicorn)
+# are imported by name from
 # any test folder: tests/ is no package and pytest imports test files in importlib mode.
 sys.path.insert(0, str(Path(__file__).parent / "text"))
+sys.path.insert(0, str(Path(__file__).parent / "server"))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ artifact already stored for that folder means the job had finished before the in
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import time
@@ -29,24 +30,28 @@ from hygeia.store.db import Store, artifacts_table, hygeia_home, jobs_table, now
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 MAX_ATTEMPTS = 2
-#: A running job whose heartbeat is older than this was interrupted (its worker beats every few seconds).
-STALE_AFTER = 15.0
+#: A running job whose heartbeat is older than this was interrupted (its worker beats every 2 s).
+STALE_AFTER = float(os.environ.get("HYGEIA_JOB_STALE_SECONDS", "15"))
 #: A handler's result may carry ledger events under this key: they are appended in the transaction that marks
 #: the job done, so an interrupted job that is run again never records them twice.
 LEDGER_EVENTS = "ledger_events"
 
 
 # -- what each kind of job takes (validated before it is queued; the API documents these) ---------------
+POLICY_NAME = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seed: int = Field(0, description="Random seed: the same seed gives the same output.")
+    policy: str | None = Field(None, pattern=POLICY_NAME, description="A policy by name: the site's own "
+                               "($HYGEIA_HOME/policies/NAME.yaml) or a shipped one; default: the kind's own.")
 
 
 class SynthTableParams(_Params):
     dataset_id: str = Field(description="An uploaded table (CSV or Parquet).")
     generator: str = Field("gaussian_copula", description="Generator name (GET /api/v1/generators).")
     rows: int | None = Field(None, ge=1, le=1_000_000, description="Synthetic rows (default: as many as the real).")
-    policy: str | None = Field(None, pattern=r"^[a-z0-9-]{1,64}$", description="A shipped policy name.")
     target: str | None = Field(None, description="Column to predict for the utility check.")
     sensitive: list[str] | None = Field(None, description="Attributes for subgroup fairness checks.")
     params: dict[str, Any] = Field(default_factory=dict, description="Generator parameters, e.g. max_time.")

@@ -19,10 +19,11 @@ from hygeia.governance.datasets import Datasets
 from hygeia.governance.jobs import JOB_KINDS, JobQueue
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.review import ReviewQueue
+from hygeia.server import problems
 from hygeia.server.auth import current_user, require
 from hygeia.store.db import ArtifactRecord, Store, hygeia_home
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=problems.ERRORS)
 FHIR_JSON = "application/fhir+json"
 
 

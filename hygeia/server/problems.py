@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hygeia.errors import (AuthError, HygeiaError, LedgerIntegrityError, NotFoundError, PermissionDenied,
@@ -33,6 +34,28 @@ STATUS: list[tuple[type[HygeiaError], int, str]] = [
 TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
           413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def documented(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` entries for these error statuses, as problem details."""
+    schema = Problem.model_json_schema()
+    return {status: {"description": TITLES[status], "content": {MEDIA_TYPE: {"schema": schema}}}
+            for status in statuses}
+
+
+#: What any API route may answer besides its success.
+ERRORS = documented(401, 403, 404, 409, 422, 500, 503)
 
 
 def problem(status: int, detail: str, *, slug: str | None = None, instance: str | None = None,

@@ -21,7 +21,7 @@ class JobRunner:
     in this process or the next one.
     """
 
-    def __init__(self, queue: JobQueue, *, workers: int = 1, poll: float = 0.5, beat_every: float = 3.0) -> None:
+    def __init__(self, queue: JobQueue, *, workers: int = 1, poll: float = 0.5, beat_every: float = 2.0) -> None:
         self.queue = queue
         self.workers = workers
         self.poll = poll
