@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from hygeia.data.schema import Schema
-from hygeia.errors import ReleaseError
+from hygeia.errors import NotFoundError, ReleaseError
 from hygeia.evaluate.metric import Scorecard
 from hygeia.governance import fhir_cohort
 from hygeia.governance.clinical_text import KIND, write_text_release
@@ -101,3 +101,21 @@ def _write_release(folder: Path, artifact: ArtifactRecord, reviews: list, releas
         review={"reviewer": last.reviewer, "role": last.role, "decision": last.decision, "comment": last.comment,
                 "time": last.created_at})
     write_report(ctx, folder / "report.html", figures)
+
+
+def released_folder(store: Store, artifact_id: str) -> tuple[ArtifactRecord, Path]:
+    """A released artifact and the folder its release was written to (the ledger's ``release`` entry says where)."""
+    artifact = store.get_artifact(artifact_id)
+    entries = [e for e in Ledger(store).entries(artifact.id) if e.event == "release"]
+    if artifact.status != "released" or not entries:
+        raise NotFoundError(f"artifact {artifact.id} has not been released")
+    folder = Path(entries[-1].content["payload"]["out_dir"])
+    if not (folder / "manifest.json").is_file():
+        raise NotFoundError(f"the release folder of {artifact.id} is no longer at {folder}")
+    return artifact, folder
+
+
+def record_access(store: Store, artifact_id: str | None, what: str, *, actor: str, role: str,
+                  **details: object) -> None:
+    """Who read released data or raw source text, and what: every such read is a ledger entry."""
+    Ledger(store).append("access", {"what": what, "role": role, **details}, actor=actor, artifact_id=artifact_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +41,13 @@ def verify_manifest(folder: Path) -> list[str]:
         if not path.is_file() or file_sha256(path) != info["sha256"]:
             bad.append(name)
     return bad
+
+
+def zip_folder(folder: Path, prefix: str) -> bytes:
+    """Every file under ``folder`` in one zip, below ``prefix/`` (a release download keeps its manifest inside)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()

@@ -207,6 +207,16 @@ def write_fhir(cohort: Cohort, folder: Path, *, release_id: str, seed: int = 0,
                       recorded_at, skipped)
 
 
+def collection_bundle(folder: Path, limit: int | None = None) -> dict[str, Any]:
+    """The patients exported under ``folder`` (its ``bundles/``) as one FHIR R4 Bundle of type ``collection``."""
+    bundles = sorted((folder / "bundles").glob("*.json"))
+    if not bundles:
+        raise ReleaseError(f"{folder} holds no FHIR bundles")
+    entries = [{"fullUrl": entry.get("fullUrl"), "resource": entry["resource"]}
+               for path in bundles[:limit] for entry in json.loads(path.read_text(encoding="utf-8")).get("entry", [])]
+    return {"resourceType": "Bundle", "type": "collection", "total": len(entries), "entry": entries}
+
+
 def validate_fhir(folder: Path) -> FhirValidation:
     """Validate every Bundle entry and NDJSON line under ``folder`` with the R4B models; resolve every reference.
 

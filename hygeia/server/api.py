@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +16,9 @@ from hygeia.governance.accounts import PERMISSIONS, ROLES, Accounts, User
 from hygeia.governance.datasets import Datasets
 from hygeia.governance.jobs import JOB_KINDS, JobQueue
 from hygeia.governance.ledger import Ledger
+from hygeia.governance.release import record_access, release_artifact, released_folder
 from hygeia.governance.review import ReviewQueue
+from hygeia.release.export import zip_folder
 from hygeia.server import problems
 from hygeia.server.auth import current_user, require
 from hygeia.store.db import ArtifactRecord, Store, hygeia_home
@@ -103,8 +103,7 @@ def get_dataset(dataset_id: str, request: Request, user: User = Depends(require(
             summary="The raw upload (may hold PHI: stewards and reviewers only; each read is in the ledger).")
 def dataset_content(dataset_id: str, request: Request, user: User = Depends(require("source:read"))) -> FileResponse:
     record = Datasets(store_of(request)).get(dataset_id)
-    Ledger(store_of(request)).append("access", {"what": "dataset source", "dataset_id": record.id, "role": user.role},
-                                     actor=user.name)
+    record_access(store_of(request), None, "dataset source", actor=user.name, role=user.role, dataset_id=record.id)
     return FileResponse(record.path, filename=record.name)
 
 
@@ -237,27 +236,9 @@ def review(artifact_id: str, body: ReviewRequest, request: Request,
 
 
 # -- releases ------------------------------------------------------------------------------------------
-def release_folder(store: Store, artifact_id: str) -> tuple[ArtifactRecord, Path]:
-    """A released artifact and the folder its release was written to (from the ledger's release entry)."""
-    artifact = store.get_artifact(artifact_id)
-    entries = [e for e in Ledger(store).entries(artifact.id) if e.event == "release"]
-    if artifact.status != "released" or not entries:
-        raise NotFoundError(f"artifact {artifact.id} has not been released")
-    folder = Path(entries[-1].content["payload"]["out_dir"])
-    if not (folder / "manifest.json").is_file():
-        raise NotFoundError(f"the release folder of {artifact.id} is no longer at {folder}")
-    return artifact, folder
-
-
-def _access(store: Store, user: User, artifact_id: str, what: str) -> None:
-    Ledger(store).append("access", {"what": what, "role": user.role}, actor=user.name, artifact_id=artifact_id)
-
-
 @router.post("/artifacts/{artifact_id}/release", status_code=201, tags=["releases"],
              summary="Release an approved artifact whose gate passed (the files are re-checked first).")
 def release(artifact_id: str, request: Request, user: User = Depends(require("releases:write"))) -> dict[str, Any]:
-    from hygeia.governance.release import release_artifact
-
     store = store_of(request)
     artifact = store.get_artifact(artifact_id)
     folder = release_artifact(store, artifact.id, hygeia_home() / "releases" / artifact.id, actor=user.name)
@@ -271,8 +252,7 @@ def list_releases(request: Request, user: User = Depends(require("releases:read"
 
 @router.get("/releases/{artifact_id}", tags=["releases"], summary="A release's manifest and model card.")
 def get_release(artifact_id: str, request: Request, user: User = Depends(require("releases:read"))) -> dict[str, Any]:
-    store = store_of(request)
-    artifact, folder = release_folder(store, artifact_id)
+    artifact, folder = released_folder(store_of(request), artifact_id)
     card = folder / "model_card.json"
     return {"manifest": json.loads((folder / "manifest.json").read_text(encoding="utf-8")),
             "model_card": json.loads(card.read_text(encoding="utf-8")) if card.is_file() else None}
@@ -283,14 +263,10 @@ def get_release(artifact_id: str, request: Request, user: User = Depends(require
             summary="The whole release as a zip (manifest inside); the download is recorded in the ledger.")
 def download_release(artifact_id: str, request: Request, user: User = Depends(require("releases:read"))) -> Response:
     store = store_of(request)
-    artifact, folder = release_folder(store, artifact_id)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, f"{artifact.id}/{path.relative_to(folder).as_posix()}")
-    _access(store, user, artifact.id, "release download")
-    return Response(buffer.getvalue(), media_type="application/zip",
+    artifact, folder = released_folder(store, artifact_id)
+    content = zip_folder(folder, artifact.id)
+    record_access(store, artifact.id, "release download", actor=user.name, role=user.role)
+    return Response(content, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{artifact.id}.zip"'})
 
 
@@ -299,18 +275,15 @@ def download_release(artifact_id: str, request: Request, user: User = Depends(re
             summary="A released synthetic cohort's patients as one FHIR R4 Bundle (type collection).")
 def release_fhir(artifact_id: str, request: Request, limit: int = Query(1000, ge=1, le=100_000),
                  user: User = Depends(require("releases:read"))) -> JSONResponse:
+    from hygeia.release.fhir_export import collection_bundle
+
     store = store_of(request)
-    artifact, folder = release_folder(store, artifact_id)
-    bundles = sorted((folder / "fhir" / "bundles").glob("*.json"))
-    if not bundles:
-        raise NotFoundError(f"release {artifact.id} holds no FHIR bundles (it is a {artifact.kind})")
-    entries: list[dict[str, Any]] = []
-    for path in bundles[:limit]:
-        for entry in json.loads(path.read_text(encoding="utf-8")).get("entry", []):
-            entries.append({"fullUrl": entry.get("fullUrl"), "resource": entry["resource"]})
-    _access(store, user, artifact.id, "release FHIR bundle")
-    return JSONResponse({"resourceType": "Bundle", "type": "collection", "total": len(entries), "entry": entries},
-                        media_type=FHIR_JSON)
+    artifact, folder = released_folder(store, artifact_id)
+    if artifact.kind != "fhir_cohort":
+        raise NotFoundError(f"release {artifact.id} is a {artifact.kind}, not a FHIR cohort")
+    bundle = collection_bundle(folder / "fhir", limit)
+    record_access(store, artifact.id, "release FHIR bundle", actor=user.name, role=user.role)
+    return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
 # -- ledger ---------------------------------------------------------------------------------------------
