@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -260,17 +262,22 @@ def edit_draft(store: Store, artifact_id: str, edited: str, *, reviewer: str, ro
     diff = "".join(difflib.unified_diff(view["draft"].splitlines(keepends=True), edited.splitlines(keepends=True),
                                         fromfile=DRAFT, tofile=EDITED))
     grounding, _flags, verdict = judge_text(artifact, view["source"], edited, reviewer)
+    # Written beside the draft under a private name and moved into place only once the decision is stored: two
+    # reviewers editing at once must not overwrite (or, losing, delete) each other's text.
     path = Path(artifact.location) / EDITED
-    path.write_text(edited, encoding="utf-8")
+    fd, staged = tempfile.mkstemp(prefix=f".{EDITED}-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(edited)
     try:
         review = ReviewQueue(store).decide(
             artifact.id, "edit", reviewer=reviewer, role=role, comment=comment, diff=diff,
-            extra={"edited_sha256": file_sha256(path), "edit_gate": verdict.to_dict(),
+            extra={"edited_sha256": file_sha256(staged), "edit_gate": verdict.to_dict(),
                    "edit_grounding": _grounding_summary(grounding.to_dict())},
             gate_passed=verdict.passed, usefulness=usefulness, trust=trust)
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+        os.chmod(staged, 0o644)
+        os.replace(staged, path)
+    finally:
+        Path(staged).unlink(missing_ok=True)
     return review, verdict
 
 

@@ -54,23 +54,36 @@ class ReviewQueue:
                 raise ReviewError(f"{name} rating must be a whole number from 1 to 5, got {value!r}")
         artifact = self.store.get_artifact(artifact_id)
         if artifact.status != "candidate":
-            last = self.store.reviews_for(artifact.id)
-            who = f" by {last[-1].reviewer} at {last[-1].created_at}" if last else ""
-            raise ReviewError(f"artifact {artifact.id} is already {artifact.status}{who}; "
-                              "generate a new candidate to review again")
+            self._already_decided(artifact.id)
         review = ReviewRecord(artifact_id=artifact.id, reviewer=reviewer, role=role, decision=decision,
                               comment=comment, diff=diff, created_at=now_iso(), usefulness=usefulness, trust=trust)
-        with self.store.begin() as conn:
-            review_id = self.store.insert_review(conn, review)
-            self.store.set_status(conn, artifact.id, _STATUS_AFTER[decision])
-            if gate_passed is not None:
-                self.store.set_gate_passed(conn, artifact.id, gate_passed)
-            self.ledger.append("review", {
-                "review_id": review_id, "decision": decision, "reviewer": reviewer, "role": role,
-                "comment": comment, "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
-                "gate_passed": artifact.gate_passed,
-                "synthetic_sha256": artifact.record.get("files", {}).get("synthetic.csv"),
-                "usefulness": usefulness, "trust": trust,
-                **(extra or {}),
-            }, actor=reviewer, artifact_id=artifact.id, conn=conn)
+        try:
+            with self.store.begin() as conn:
+                # Checked again inside the write: another reviewer may have decided since the read above.
+                if not self.store.set_status(conn, artifact.id, _STATUS_AFTER[decision], expected="candidate"):
+                    raise _Raced
+                review_id = self.store.insert_review(conn, review)
+                if gate_passed is not None:
+                    self.store.set_gate_passed(conn, artifact.id, gate_passed)
+                self.ledger.append("review", {
+                    "review_id": review_id, "decision": decision, "reviewer": reviewer, "role": role,
+                    "comment": comment, "diff_sha256": hashlib.sha256(diff.encode()).hexdigest() if diff else None,
+                    "gate_passed": artifact.gate_passed,
+                    "synthetic_sha256": artifact.record.get("files", {}).get("synthetic.csv"),
+                    "usefulness": usefulness, "trust": trust,
+                    **(extra or {}),
+                }, actor=reviewer, artifact_id=artifact.id, conn=conn)
+        except _Raced:
+            self._already_decided(artifact.id)
         return ReviewRecord(**{**review.__dict__, "id": review_id})
+
+    def _already_decided(self, artifact_id: str) -> None:
+        artifact = self.store.get_artifact(artifact_id)
+        last = self.store.reviews_for(artifact.id)
+        who = f" by {last[-1].reviewer} at {last[-1].created_at}" if last else ""
+        raise ReviewError(f"artifact {artifact.id} is already {artifact.status}{who}; "
+                          "generate a new candidate to review again")
+
+
+class _Raced(Exception):
+    """Another decision was committed between reading the candidate and writing this one."""

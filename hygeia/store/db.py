@@ -213,8 +213,13 @@ class Store:
             id=rec.id, kind=rec.kind, status=rec.status, created_at=rec.created_at, location=rec.location,
             gate_passed=rec.gate_passed, record=json.dumps(rec.record, sort_keys=True, default=str)))
 
-    def set_status(self, conn: Connection, artifact_id: str, status: str) -> None:
-        conn.execute(update(artifacts_table).where(artifacts_table.c.id == artifact_id).values(status=status))
+    def set_status(self, conn: Connection, artifact_id: str, status: str, *, expected: str | tuple[str, ...] | None = None) -> bool:
+        """Set the status; with ``expected``, only if the stored status is (one of) that, checked in the same
+        statement, so that two people deciding at once cannot both succeed. True when a row changed."""
+        query = update(artifacts_table).where(artifacts_table.c.id == artifact_id)
+        if expected is not None:
+            query = query.where(artifacts_table.c.status.in_((expected,) if isinstance(expected, str) else expected))
+        return conn.execute(query.values(status=status)).rowcount == 1
 
     def set_gate_passed(self, conn: Connection, artifact_id: str, passed: bool) -> None:
         """The gate's verdict on the text that would be released (a reviewer's edit is gated again)."""

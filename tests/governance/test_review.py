@@ -57,3 +57,32 @@ def test_unambiguous_id_prefix_is_accepted(queue: ReviewQueue) -> None:
     assert queue.store.get_artifact("tab-20261123-00000001"[:-1] + "1").id == artifact.id
     with pytest.raises(NotFoundError):
         queue.store.get_artifact("tab-2026")  # ambiguous: two artifacts share it
+
+
+def test_reviewers_deciding_at_once_cannot_both_win(queue: ReviewQueue) -> None:
+    """Eight reviewers post at the same moment (the load benchmark found this race): one decision stands."""
+    import threading
+
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def decide(i: int) -> None:
+        mine = ReviewQueue(Store(queue.store.url))  # its own connections, as two server requests have
+        start.wait()
+        try:
+            mine.decide("tab-20261123-00000000", "approve" if i % 2 else "reject", reviewer=f"dr.{i}", comment="x")
+            outcomes.append("won")
+        except ReviewError as exc:
+            assert "already" in str(exc)
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["refused"] * 7 + ["won"]
+    artifact, reviews = queue.show("tab-20261123-00000000")
+    assert len(reviews) == 1 and artifact.status == {"approve": "approved", "reject": "rejected"}[reviews[0].decision]
+    assert [e.event for e in Ledger(queue.store).entries(artifact.id)] == ["review"]
+    assert Ledger(queue.store).verify().ok
