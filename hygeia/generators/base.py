@@ -11,7 +11,6 @@ load keep the learned state, so a fitted model can be re-sampled without the sou
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import pickle
 from abc import ABC, abstractmethod
@@ -22,6 +21,7 @@ import pandas as pd
 
 from hygeia.data.dataset import Dataset
 from hygeia.errors import GeneratorError
+from hygeia.registry import build_registered as _build
 
 REGISTRY: dict[str, type[Generator]] = {}
 _MAGIC = "hygeia-generator/1"
@@ -106,15 +106,5 @@ def make_generator(name: str, **params: Any) -> Generator:
 
 
 def build_registered(registry: dict[str, type], name: str, params: dict[str, Any], label: str) -> Any:
-    """Instantiate ``registry[name](**params)``; an unknown name or parameter is a one-line `GeneratorError`."""
-    try:
-        cls = registry[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(registry), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        known = ", ".join(sorted(registry))
-        raise GeneratorError(f"unknown {label} {name!r}{hint}; choose one of: {known}") from None
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise GeneratorError(f"{label} {name!r}: {exc}") from None
+    """:func:`hygeia.registry.build_registered` with generator errors."""
+    return _build(registry, name, params, label, GeneratorError)

@@ -67,7 +67,7 @@ def test_every_backend_honours_the_contract(name):
 
 
 def test_make_backend_names_the_choices_on_a_typo():
-    with pytest.raises(BackendError, match="unknown backend 'opnai'; choose one of: extractive, local, openai"):
+    with pytest.raises(BackendError, match="unknown backend 'opnai' \\(did you mean 'openai'\\?\\); choose one of: extractive, local, openai"):
         make_backend("opnai")
     with pytest.raises(BackendError, match="backend 'extractive'"):
         make_backend("extractive", temperature=3)

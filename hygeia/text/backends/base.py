@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypedDict
 
 from hygeia.errors import BackendError
+from hygeia.registry import build_registered
 
 REGISTRY: dict[str, type[Backend]] = {}
 
@@ -97,14 +98,7 @@ def register(cls: type[Backend]) -> type[Backend]:
 
 def make_backend(name: str, **params: Any) -> Backend:
     """Build a registered backend by name, with a helpful error for typos."""
-    try:
-        cls = REGISTRY[name]
-    except KeyError:
-        raise BackendError(f"unknown backend {name!r}; choose one of: {', '.join(sorted(REGISTRY))}") from None
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        raise BackendError(f"backend {name!r}: {exc}") from None
+    return build_registered(REGISTRY, name, params, "backend", BackendError)
 
 
 # -- the prompt convention --------------------------------------------------------------------------------
