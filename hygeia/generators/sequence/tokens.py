@@ -153,6 +153,8 @@ class Encoded:
     patient_ids: np.ndarray
     static: np.ndarray  # (patients, len(STATIC_FIELDS)) int
     streams: list[np.ndarray]
+    #: Calendar year where each history ends (its last visit's start, or death): how long it was followed.
+    end_year: np.ndarray | None = None
 
 
 @dataclass
@@ -332,7 +334,9 @@ class Tokenizer:
         table = table[:, table[4] >= 0]
         table = table[:, np.lexsort(table[3::-1])]
         streams = np.split(table[4], np.flatnonzero(np.diff(table[0])) + 1)
-        return Encoded(order.to_numpy(), self._static(pats, visits, order), streams)
+        birth = pats.set_index("patient_id")["birth_year"].reindex(order).fillna(self.birth_fill_)
+        end_year = (birth + np.fmax(last, death) / DAYS_PER_YEAR).to_numpy(dtype=float)
+        return Encoded(order.to_numpy(), self._static(pats, visits, order), streams, end_year)
 
     def _code_tokens(self, rows: pd.DataFrame, encounter: bool) -> np.ndarray:
         """Each row's ENC or EV token; unseen codes fall back to the pooled OTHER token of their class/kind."""
