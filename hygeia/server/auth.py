@@ -27,12 +27,17 @@ def current_user(request: Request, credentials: HTTPAuthorizationCredentials | N
     return Accounts(request.app.state.store).authenticate(token_of(request, credentials))
 
 
+def check_permission(user: User, permission: str) -> User:
+    """``user`` when their role grants ``permission``; otherwise :class:`PermissionDenied` (HTTP 403)."""
+    if not user.can(permission):
+        raise PermissionDenied(f"role {user.role!r} may not do this (needs {permission}); ask an admin")
+    return user
+
+
 def require(permission: str) -> Callable[..., User]:
     """A dependency that admits only users whose role grants ``permission``."""
 
     def check(user: User = Depends(current_user)) -> User:
-        if not user.can(permission):
-            raise PermissionDenied(f"role {user.role!r} may not do this (needs {permission}); ask an admin")
-        return user
+        return check_permission(user, permission)
 
     return check

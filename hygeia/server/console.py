@@ -34,7 +34,7 @@ from hygeia.governance.artifact import STATUSES
 from hygeia.governance.ledger import Ledger
 from hygeia.governance.review import ReviewQueue
 from hygeia.server import dashboard, problems
-from hygeia.server.auth import COOKIE
+from hygeia.server.auth import COOKIE, check_permission
 from hygeia.store.db import ArtifactRecord, Store
 
 STATIC = Path(__file__).with_name("static")
@@ -92,9 +92,7 @@ def allowed(permission: str) -> Callable[..., Session]:
 
     def check(request: Request) -> Session:
         session = session_of(request)
-        if not session.user.can(permission):
-            raise PermissionDenied(f"your role ({session.user.role}) may not do this: it needs {permission}; "
-                                   "ask an admin if you should")
+        check_permission(session.user, permission)
         return session
 
     return check
